@@ -1,0 +1,169 @@
+// Package agent runs vigil's node agent: node metrics, container logs and
+// Kubernetes metadata, shipped to the server through a durable buffer.
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/oklog/run"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+
+	"vigil/internal/agent/nodemetrics"
+	"vigil/internal/agent/podlogs"
+	"vigil/internal/agent/shipper"
+	"vigil/internal/kube"
+)
+
+// Config holds the agent's settings.
+type Config struct {
+	ServerURL       string
+	Token           string
+	NodeName        string
+	StateDir        string
+	PodLogsRoot     string
+	ProcPath        string
+	SysPath         string
+	RootFS          string
+	MetricsInterval time.Duration
+	BufferMaxBytes  int64
+	Kubeconfig      string
+	CAFile          string // trust this CA for the server's certificate
+}
+
+// Run runs the agent until ctx ends, then stops every part cleanly.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.NodeName == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("node name not set and hostname unknown: %w", err)
+		}
+		cfg.NodeName = h
+	}
+	if cfg.MetricsInterval <= 0 {
+		cfg.MetricsInterval = 15 * time.Second
+	}
+	log = log.With("node", cfg.NodeName)
+
+	var tlsCfg *tls.Config
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return fmt.Errorf("read CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("no certificates in %s", cfg.CAFile)
+		}
+		tlsCfg = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	ship, err := shipper.New(shipper.Config{
+		Endpoint: cfg.ServerURL, Token: cfg.Token, Dir: filepath.Join(cfg.StateDir, "buffer"),
+		MaxBytes: cfg.BufferMaxBytes, TLS: tlsCfg,
+	}, log.With("component", "shipper"))
+	if err != nil {
+		return err
+	}
+	nm, err := nodemetrics.New(nodemetrics.Config{NodeName: cfg.NodeName, ProcPath: cfg.ProcPath, SysPath: cfg.SysPath, RootFS: cfg.RootFS})
+	if err != nil {
+		return err
+	}
+
+	var g run.Group
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var enricher podlogs.Enricher
+	rc, err := kube.Config(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	if rc != nil {
+		inv, err := kube.NewInventory(rc, cfg.NodeName, log)
+		if err != nil {
+			return err
+		}
+		enricher = podMeta{inv}
+		kctx, kcancel := context.WithCancel(ctx)
+		g.Add(func() error {
+			if err := inv.Start(kctx); err != nil && kctx.Err() == nil {
+				log.Error("kubernetes metadata unavailable", "err", err)
+			}
+			<-kctx.Done()
+			return nil
+		}, func(error) { kcancel(); inv.Shutdown() })
+	}
+
+	tailer, err := podlogs.New(podlogs.Config{
+		Root: cfg.PodLogsRoot, StateDir: filepath.Join(cfg.StateDir, "podlogs"), NodeName: cfg.NodeName, Enricher: enricher,
+	}, func(ctx context.Context, payload []byte) error {
+		return ship.Enqueue(ctx, shipper.Logs, payload)
+	}, log.With("component", "podlogs"))
+	if err != nil {
+		return err
+	}
+
+	{ // Stopping the sender early is safe: whatever it has not sent stays in the disk buffer.
+		sctx, scancel := context.WithCancel(context.Background())
+		g.Add(func() error { return ship.Run(sctx) }, func(error) { scancel() })
+	}
+	{
+		tctx, tcancel := context.WithCancel(ctx)
+		g.Add(func() error { return tailer.Run(tctx) }, func(error) { tcancel() })
+	}
+	{
+		mctx, mcancel := context.WithCancel(ctx)
+		g.Add(func() error { return metricsLoop(mctx, nm, ship, cfg.MetricsInterval, log) }, func(error) { mcancel() })
+	}
+	g.Add(func() error { <-ctx.Done(); return nil }, func(error) { cancel() })
+	log.Info("agent started", "server", cfg.ServerURL, "podLogs", cfg.PodLogsRoot, "kubernetes", rc != nil)
+	err = g.Run()
+	log.Info("agent stopped")
+	return err
+}
+
+func metricsLoop(ctx context.Context, nm *nodemetrics.Collector, ship *shipper.Shipper, every time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		md, err := nm.Collect(time.Now())
+		if err != nil {
+			log.Warn("node metrics incomplete", "err", err)
+		}
+		if md.DataPointCount() > 0 {
+			payload, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+			if err != nil {
+				return fmt.Errorf("encode node metrics: %w", err)
+			}
+			if err := ship.Enqueue(ctx, shipper.Metrics, payload); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				log.Error("buffer node metrics", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// podMeta adapts the Kubernetes inventory to the log tailer's enricher.
+type podMeta struct{ inv *kube.Inventory }
+
+func (p podMeta) Lookup(uid string) (podlogs.Meta, bool) {
+	pod, ok := p.inv.PodByUID(uid)
+	if !ok {
+		return podlogs.Meta{}, false
+	}
+	return podlogs.Meta{Labels: pod.Labels, Workload: pod.Workload, Node: pod.Node}, true
+}
+

@@ -1,0 +1,187 @@
+package podlogs
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"vigil/internal/agent/shipper"
+)
+
+// The crash test runs the tailer in a child process (this test binary) and
+// kills it with SIGKILL, so no shutdown code runs at all.
+const (
+	envCrashRoot  = "PODLOGS_CRASH_ROOT"
+	envCrashState = "PODLOGS_CRASH_STATE"
+	envCrashQueue = "PODLOGS_CRASH_QUEUE"
+)
+
+func TestMain(m *testing.M) {
+	if root := os.Getenv(envCrashRoot); root != "" {
+		os.Exit(crashChild(root, os.Getenv(envCrashState), os.Getenv(envCrashQueue)))
+	}
+	os.Exit(m.Run())
+}
+
+// crashChild tails into the real shipper queue until it is killed.
+func crashChild(root, state, queue string) int {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	q, err := shipper.New(shipper.Config{Dir: queue}, log)
+	if err != nil {
+		log.Error("shipper", "err", err)
+		return 2
+	}
+	sink := func(ctx context.Context, p []byte) error { return q.Enqueue(ctx, shipper.Logs, p) }
+	tl, err := New(Config{Root: root, StateDir: state, NodeName: "node-1", PollInterval: 20 * time.Millisecond}, sink, log)
+	if err != nil {
+		log.Error("tailer", "err", err)
+		return 2
+	}
+	if err := tl.Run(context.Background()); err != nil {
+		log.Error("run", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills child processes for several seconds")
+	}
+	root := filepath.Join(t.TempDir(), "pods")
+	state := t.TempDir()
+	queue := t.TempDir()
+	exp := newExpectations()
+	logs := []*podLog{
+		newPodLog(t, root, "default", "web-1", "uid-a", "app", 0),
+		newPodLog(t, root, "default", "web-1", "uid-a", "sidecar", 1),
+		newPodLog(t, root, "batch", "job-7", "uid-c", "main", 0),
+	}
+
+	// Writer: steady stream with partial lines and both kinds of rotation.
+	const perLog = 1500
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for i := range perLog {
+			for k, p := range logs {
+				parts := 1
+				if i%25 == 0 {
+					parts = 3
+				}
+				exp.write(p, []string{StreamStdout, StreamStderr}[(i+k)%2], parts)
+				if i > 0 && i%400 == 0 {
+					if k%2 == 0 {
+						p.rotateRename(func() { exp.write(p, StreamStdout, 1) })
+					} else {
+						p.rotateCopyTruncate()
+					}
+				}
+			}
+			time.Sleep(3 * time.Millisecond)
+		}
+	}()
+
+	var childLog bytes.Buffer
+	kills := 0
+	for running := true; running; {
+		select {
+		case <-writerDone:
+			running = false
+		default:
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), envCrashRoot+"="+root, envCrashState+"="+state, envCrashQueue+"="+queue)
+		cmd.Stdout = &childLog
+		cmd.Stderr = &childLog
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(150+rand.IntN(450)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		kills++
+	}
+	for _, p := range logs {
+		p.close()
+	}
+	t.Logf("killed the tailer %d times while writing %d messages", kills, exp.len())
+
+	// Final run in-process until it stops finding anything new.
+	q, err := shipper.New(shipper.Config{Dir: queue}, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := New(Config{Root: root, StateDir: state, NodeName: "node-1", PollInterval: 20 * time.Millisecond},
+		func(ctx context.Context, p []byte) error { return q.Enqueue(ctx, shipper.Logs, p) }, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tl.Run(ctx) }()
+	var last Stats
+	for quiet := 0; quiet < 10; {
+		time.Sleep(100 * time.Millisecond)
+		if s := tl.Stats(); s == last {
+			quiet++
+		} else {
+			quiet, last = 0, s
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("final Run: %v", err)
+	}
+	t.Logf("final run: %+v", tl.Stats())
+
+	// Deliver the queue to a real HTTP peer and judge what it received.
+	var mu sync.Mutex
+	var recs []gotRecord
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := new(bytes.Buffer)
+		if _, err := body.ReadFrom(r.Body); err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		got := decodePayload(t, body.Bytes())
+		mu.Lock()
+		recs = append(recs, got...)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	sender, err := shipper.New(shipper.Config{Dir: queue, Endpoint: srv.URL, Token: "t"}, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithCancel(context.Background())
+	sdone := make(chan error, 1)
+	go func() { sdone <- sender.Run(sctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for sender.Stats().QueuedBatches > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	scancel()
+	<-sdone
+
+	mu.Lock()
+	defer mu.Unlock()
+	verify(t, exp, recs, "node-1", nil)
+	if t.Failed() {
+		t.Logf("child output:\n%s", childLog.String())
+	}
+	t.Logf("%d records received for %d messages, %d batches", len(recs), exp.len(), sender.Stats().Sent)
+}
+

@@ -1,0 +1,166 @@
+package podlogs
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// lineID identifies a raw CRI line of one container. The raw line includes
+// the runtime's nanosecond timestamp and the stream, so two different lines
+// only share an id if a container wrote identical text on the same stream at
+// the same nanosecond (or by a 64-bit hash collision).
+func lineID(ref podRef, path string, raw []byte) uint64 {
+	h := xxhash.New()
+	if ref.OK {
+		_, _ = h.WriteString(ref.UID)
+		_, _ = h.WriteString("\x00")
+		_, _ = h.WriteString(ref.Container)
+	} else {
+		// Outside the kubelet layout: scope by the file itself.
+		_, _ = h.WriteString(path)
+	}
+	_, _ = h.WriteString("\x00")
+	_, _ = h.Write(raw)
+	return h.Sum64()
+}
+
+// idRing remembers the ids of the most recently delivered lines, in memory
+// and in an append-only file, so lines that the fileconsumer reads a second
+// time after a crash (it resumes from its last checkpoint) are not shipped
+// twice. It is not safe for concurrent use.
+type idRing struct {
+	path     string
+	f        *os.File
+	ids      []uint64 // circular buffer
+	next     int
+	full     bool
+	set      map[uint64]uint32
+	fileIDs  int // ids currently stored in the file
+	capacity int
+}
+
+func openRing(path string, capacity int) (*idRing, error) {
+	r := &idRing{
+		path:     path,
+		ids:      make([]uint64, capacity),
+		set:      make(map[uint64]uint32, capacity),
+		capacity: capacity,
+	}
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read id ring %s: %w", path, err)
+	}
+	// A crash while appending can leave a torn last entry; ignore it.
+	n := len(data) / 8
+	for i := range n {
+		r.remember(binary.LittleEndian.Uint64(data[i*8:]))
+	}
+	if n > capacity || len(data)%8 != 0 {
+		// Rewrite so the file holds only whole entries we still need.
+		if err := r.compact(); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	r.fileIDs = n
+	r.f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open id ring %s: %w", path, err)
+	}
+	return r, nil
+}
+
+func (r *idRing) contains(id uint64) bool { return r.set[id] > 0 }
+
+func (r *idRing) remember(id uint64) {
+	if r.full {
+		old := r.ids[r.next]
+		if r.set[old] <= 1 {
+			delete(r.set, old)
+		} else {
+			r.set[old]--
+		}
+	}
+	r.ids[r.next] = id
+	r.set[id]++
+	r.next++
+	if r.next == len(r.ids) {
+		r.next = 0
+		r.full = true
+	}
+}
+
+// add remembers ids and makes them durable. Memory is updated even when the
+// write fails, so this process still suppresses the duplicates; only a
+// restart after such a failure can re-ship these lines.
+func (r *idRing) add(ids []uint64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	buf := make([]byte, 8*len(ids))
+	for i, id := range ids {
+		r.remember(id)
+		binary.LittleEndian.PutUint64(buf[i*8:], id)
+	}
+	// A failed earlier compaction leaves no open file; rewriting from
+	// memory recovers it.
+	if r.f == nil || r.fileIDs+len(ids) > 2*r.capacity {
+		return r.compact()
+	}
+	if _, err := r.f.Write(buf); err != nil {
+		return fmt.Errorf("append id ring: %w", err)
+	}
+	if err := r.f.Sync(); err != nil {
+		return fmt.Errorf("fsync id ring: %w", err)
+	}
+	r.fileIDs += len(ids)
+	return nil
+}
+
+// ordered returns the remembered ids oldest first.
+func (r *idRing) ordered() []uint64 {
+	if !r.full {
+		return append([]uint64(nil), r.ids[:r.next]...)
+	}
+	out := make([]uint64, 0, len(r.ids))
+	out = append(out, r.ids[r.next:]...)
+	return append(out, r.ids[:r.next]...)
+}
+
+// compact rewrites the file with just the ids in memory, bounding its size
+// to twice the capacity between compactions.
+func (r *idRing) compact() error {
+	ids := r.ordered()
+	buf := make([]byte, 8*len(ids))
+	for i, id := range ids {
+		binary.LittleEndian.PutUint64(buf[i*8:], id)
+	}
+	if r.f != nil {
+		_ = r.f.Close()
+		r.f = nil
+	}
+	if err := writeFileAtomic(r.path, buf); err != nil {
+		return fmt.Errorf("compact id ring: %w", err)
+	}
+	f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("reopen id ring %s: %w", r.path, err)
+	}
+	r.f = f
+	r.fileIDs = len(ids)
+	return nil
+}
+
+func (r *idRing) close() error {
+	if r.f == nil {
+		return nil
+	}
+	err := r.f.Close()
+	r.f = nil
+	return err
+}

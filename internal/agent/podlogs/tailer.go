@@ -1,0 +1,477 @@
+// Package podlogs tails the kubelet's container log files, parses the CRI
+// log format and hands OTLP log batches to a durable sink, exactly once per
+// line within the limits documented on Tailer.
+package podlogs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/attrs"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator/helper"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/trim"
+	"go.opentelemetry.io/collector/component"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultRoot            = "/var/log/pods"
+	DefaultMaxMessageBytes = 1 << 20
+	DefaultPollInterval    = 200 * time.Millisecond
+	DefaultMaxBatchRecords = 1000
+	DefaultMaxBatchBytes   = 1 << 20
+	DefaultDedupCapacity   = 1 << 18
+	DefaultPartialTimeout  = 5 * time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+
+	stateFileName = "podlogs-state.json"
+	ringFileName  = "podlogs-delivered.ids"
+	minMessage    = 64
+)
+
+// Config configures a Tailer.
+type Config struct {
+	// Root is the kubelet pod log directory.
+	Root string
+	// StateDir holds the checkpoint and the delivered-id ring. Required.
+	StateDir string
+	// NodeName is reported as k8s.node.name.
+	NodeName string
+	// Enricher adds workload and labels; may be nil.
+	Enricher Enricher
+	// MaxMessageBytes bounds a joined message; longer ones are cut into
+	// several records marked log.truncated.
+	MaxMessageBytes int
+	// PollInterval is how often files are checked for new data.
+	PollInterval time.Duration
+	// MaxBatchRecords and MaxBatchBytes bound one payload handed to the sink.
+	MaxBatchRecords int
+	MaxBatchBytes   int
+	// DedupCapacity is how many delivered line ids are remembered.
+	DedupCapacity int
+	// PartialTimeout is how long a partial message waits for its final line
+	// before it is shipped as is, marked log.partial.
+	PartialTimeout time.Duration
+	// ShutdownTimeout bounds the final flush after Run's context ends.
+	ShutdownTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Root == "" {
+		c.Root = DefaultRoot
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.MaxBatchRecords == 0 {
+		c.MaxBatchRecords = DefaultMaxBatchRecords
+	}
+	if c.MaxBatchBytes == 0 {
+		c.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if c.DedupCapacity == 0 {
+		c.DedupCapacity = DefaultDedupCapacity
+	}
+	if c.PartialTimeout == 0 {
+		c.PartialTimeout = DefaultPartialTimeout
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.StateDir == "":
+		return errors.New("state dir is required")
+	case c.MaxMessageBytes < minMessage:
+		return fmt.Errorf("max message bytes must be at least %d", minMessage)
+	case c.PollInterval < 0, c.PartialTimeout < 0, c.ShutdownTimeout < 0:
+		return errors.New("durations must not be negative")
+	case c.MaxBatchRecords < 1, c.MaxBatchBytes < 1, c.DedupCapacity < 1:
+		return errors.New("batch limits and dedup capacity must be positive")
+	}
+	return nil
+}
+
+// Sink receives one OTLP/HTTP protobuf ExportLogsServiceRequest and returns
+// only once the payload is durably accepted (e.g. the shipper's Enqueue
+// bound to the logs signal). It returns an error only when it did not
+// accept the payload; the tailer then retries until its context ends.
+type Sink func(ctx context.Context, payload []byte) error
+
+// Stats are cumulative counters.
+type Stats struct {
+	Lines      uint64 // lines read and shipped
+	Duplicates uint64 // lines skipped because they were already shipped
+	Records    uint64 // log records shipped
+	Batches    uint64 // payloads accepted by the sink
+	SinkErrors uint64 // failed sink attempts
+}
+
+// Tailer ships container logs.
+//
+// Delivery: the fileconsumer is at-least-once, it resumes from its last
+// checkpoint (saved after every poll) and so re-reads what was read after it.
+// The tailer makes that exactly-once:
+//   - every line gets an id (hash of pod UID, container and the raw line,
+//     which includes the runtime's nanosecond timestamp);
+//   - before a checkpoint is written, all records read so far are handed to
+//     the sink, and the partial messages still being joined are stored in
+//     the same atomic file write as the checkpoint;
+//   - after the sink accepts a batch, its line ids are appended (fsync) to a
+//     bounded ring in the state dir;
+//   - a line whose id is in the ring, in the unsent batch or in a stored
+//     partial is skipped.
+//
+// Residual windows:
+//   - duplicate: a crash after the sink accepted a batch and before its ids
+//     reached the ring file (one fsync) re-ships that batch's lines;
+//   - duplicate: a re-read longer than DedupCapacity lines (a crash while
+//     catching up on a backlog larger than that, since the checkpoint is only
+//     saved at the end of a poll) re-ships the lines that fell out of the ring;
+//   - duplicate: the shipper's own window (server accepted, crash before the
+//     batch file was deleted);
+//   - merged away: a container writing byte-identical lines on the same
+//     stream at the same nanosecond, or a 64-bit id collision, loses the
+//     repeat;
+//   - loss: whatever the fileconsumer cannot see (a file rotated and deleted
+//     while the agent was down, or data past the fingerprint matching when a
+//     file is replaced by one with identical first bytes), and an
+//     unterminated last line, which is only read once its newline arrives.
+type Tailer struct {
+	cfg  Config
+	sink Sink
+	log  *slog.Logger
+
+	mgr   *fileconsumer.Manager
+	store *fileStore
+
+	mu         sync.Mutex
+	ring       *idRing
+	asm        *assembler
+	batch      []record
+	batchIDs   map[uint64]int
+	batchBytes int
+	lastFlush  time.Time
+
+	// flushCtx is used by flushes not driven by an emit; it outlives Run's
+	// context by ShutdownTimeout so the final checkpoint can be written.
+	flushCtx atomic.Pointer[context.Context]
+
+	running atomic.Bool
+
+	lines, dups, records, batches, sinkErrs atomic.Uint64
+}
+
+// New prepares a Tailer. It loads the state from cfg.StateDir but reads no
+// log file until Run.
+func New(cfg Config, sink Sink, logger *slog.Logger) (*Tailer, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("podlogs config: %w", err)
+	}
+	if sink == nil {
+		return nil, errors.New("podlogs: sink is required")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("component", "podlogs")
+	root, err := filepath.Abs(cfg.Root)
+	if err != nil {
+		return nil, fmt.Errorf("podlogs root: %w", err)
+	}
+	cfg.Root = filepath.Clean(root)
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+
+	t := &Tailer{
+		cfg:      cfg,
+		sink:     sink,
+		log:      logger,
+		asm:      newAssembler(cfg.Root, cfg.MaxMessageBytes),
+		batchIDs: make(map[uint64]int),
+	}
+	bg := context.Background()
+	t.flushCtx.Store(&bg)
+
+	t.store, err = openFileStore(filepath.Join(cfg.StateDir, stateFileName), logger)
+	if err != nil {
+		return nil, err
+	}
+	t.ring, err = openRing(filepath.Join(cfg.StateDir, ringFileName), cfg.DedupCapacity)
+	if err != nil {
+		return nil, err
+	}
+	t.asm.restore(t.store.loadedPartials(), t.ring.contains, time.Now())
+	t.store.prepare = t.prepareCheckpoint
+
+	fc := fileconsumer.NewConfig()
+	fc.Include = []string{filepath.Join(cfg.Root, "*", "*", "*.log*")}
+	// Rotated files are read too (a copytruncate copy holds the lines written
+	// between the last read and the truncation); compressed ones were
+	// already read before the kubelet compressed them.
+	fc.Exclude = []string{filepath.Join(cfg.Root, "*", "*", "*.gz")}
+	fc.StartAt = "beginning"
+	fc.PollInterval = cfg.PollInterval
+	// Raw bytes in, untouched: the CRI parser handles the message and
+	// invalid UTF-8, and the line id hashes exactly what is on disk.
+	fc.Encoding = "utf-8-raw"
+	fc.TrimConfig = trim.Config{PreserveLeading: true, PreserveTrailing: true}
+	// Never emit a line before its newline: the runtime writes whole lines,
+	// and a forced flush would split one that is being written.
+	fc.FlushPeriod = 0
+	// A runtime line is at most a 16 KiB chunk plus its header; anything
+	// longer is cut by the fileconsumer and the continuation shows up as a
+	// malformed line rather than being lost.
+	fc.MaxLogSize = helper.ByteSize(cfg.MaxMessageBytes + 64<<10)
+	fc.Resolver = attrs.Resolver{IncludeFilePath: true}
+
+	set := component.TelemetrySettings{
+		Logger:         newZapLogger(logger),
+		TracerProvider: tracenoop.NewTracerProvider(),
+		MeterProvider:  metricnoop.NewMeterProvider(),
+	}
+	t.mgr, err = fc.Build(set, t.emit, fileconsumer.WithSplitFunc(splitLines))
+	if err != nil {
+		_ = t.ring.close()
+		return nil, fmt.Errorf("build fileconsumer: %w", err)
+	}
+	return t, nil
+}
+
+// splitLines splits on '\n' and never returns an unterminated line.
+func splitLines(data []byte, _ bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	return 0, nil, nil
+}
+
+// Run tails until ctx ends, then stops the fileconsumer, ships what was read
+// and saves the checkpoint. It returns nil after a clean shutdown and an
+// error when the final checkpoint could not be saved (the next start then
+// resumes from the previous one, without duplicates within the ring).
+func (t *Tailer) Run(ctx context.Context) error {
+	if !t.running.CompareAndSwap(false, true) {
+		return errors.New("podlogs: Run called twice")
+	}
+	defer func() {
+		t.mu.Lock()
+		_ = t.ring.close()
+		t.mu.Unlock()
+	}()
+
+	flushCtx, cancelFlush := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelFlush()
+	t.flushCtx.Store(&flushCtx)
+
+	if err := t.mgr.Start(t.store); err != nil {
+		return fmt.Errorf("start fileconsumer: %w", err)
+	}
+	t.log.Info("tailing pod logs", "root", t.cfg.Root, "state_dir", t.cfg.StateDir)
+
+	var wg sync.WaitGroup
+	tickCtx, stopTick := context.WithCancel(ctx)
+	wg.Go(func() { t.tick(tickCtx) })
+
+	<-ctx.Done()
+	stopTick()
+	wg.Wait()
+
+	timer := time.AfterFunc(t.cfg.ShutdownTimeout, cancelFlush)
+	defer timer.Stop()
+	// Stop waits for the current poll, then saves the checkpoint through the
+	// store, which first ships everything read.
+	if err := t.mgr.Stop(); err != nil {
+		return fmt.Errorf("stop fileconsumer: %w", err)
+	}
+	if err := t.store.err(); err != nil {
+		return fmt.Errorf("final checkpoint: %w", err)
+	}
+	t.log.Info("pod log tailing stopped")
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (t *Tailer) Stats() Stats {
+	return Stats{
+		Lines:      t.lines.Load(),
+		Duplicates: t.dups.Load(),
+		Records:    t.records.Load(),
+		Batches:    t.batches.Load(),
+		SinkErrors: t.sinkErrs.Load(),
+	}
+}
+
+// tick ships partial messages whose final line is overdue and batches that
+// wait longer than a poll interval.
+func (t *Tailer) tick(ctx context.Context) {
+	interval := min(t.cfg.PollInterval, t.cfg.PartialTimeout)
+	if interval <= 0 {
+		interval = DefaultPollInterval
+	}
+	tk := time.NewTicker(interval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		now := time.Now()
+		t.mu.Lock()
+		t.asm.flushStale(now.Add(-t.cfg.PartialTimeout), now, t.appendLocked)
+		var err error
+		if len(t.batch) > 0 && now.Sub(t.lastFlush) >= t.cfg.PollInterval {
+			err = t.flushLocked(ctx)
+		}
+		t.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			t.log.Error("ship pod logs", "err", err)
+		}
+	}
+}
+
+// emit is the fileconsumer callback: tokens are consecutive lines of one
+// file; offsets[i] is where token i starts and offsets[len(tokens)] where the
+// last one ends. The fileconsumer advances its offset only if ctx is still
+// live when emit returns, and it calls emit for different files
+// concurrently.
+func (t *Tailer) emit(ctx context.Context, tokens [][]byte, attributes map[string]any, _ int64, offsets []int64) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	path, _ := attributes[attrs.LogFilePath].(string)
+	ref := parsePodLogPath(t.cfg.Root, path)
+	now := time.Now()
+
+	ids := make([]uint64, len(tokens))
+	for i, tok := range tokens {
+		ids[i] = lineID(ref, path, tok)
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	var first, end int64
+	if len(offsets) > len(tokens) {
+		first, end = offsets[0], offsets[len(tokens)]
+	}
+	fs := t.asm.begin(path, first, t.seenLocked(ids[0]))
+	for i, tok := range tokens {
+		if t.seenLocked(ids[i]) {
+			t.dups.Add(1)
+			continue
+		}
+		t.lines.Add(1)
+		fs = t.asm.addLine(fs, path, ref, tok, ids[i], now, t.appendLocked)
+	}
+	t.asm.end(fs, end)
+
+	if len(t.batch) >= t.cfg.MaxBatchRecords || t.batchBytes >= t.cfg.MaxBatchBytes {
+		return t.flushLocked(ctx)
+	}
+	return nil
+}
+
+// seenLocked reports whether a line was already consumed: delivered, waiting
+// in the batch, or held in a partial message.
+func (t *Tailer) seenLocked(id uint64) bool {
+	return t.ring.contains(id) || t.batchIDs[id] > 0 || t.asm.isPending(id)
+}
+
+func (t *Tailer) appendLocked(r record) {
+	if r.malformed {
+		// Raw tokens may share memory with the reader's buffers.
+		r.body = bytes.Clone(r.body)
+	}
+	t.batch = append(t.batch, r)
+	for _, id := range r.ids {
+		t.batchIDs[id]++
+	}
+	t.batchBytes += recordSize(r)
+}
+
+// flushLocked hands the batch to the sink, retrying failures with backoff
+// until ctx ends, then records its line ids as delivered. On error the batch
+// is kept for the next attempt.
+func (t *Tailer) flushLocked(ctx context.Context) error {
+	if len(t.batch) == 0 {
+		return nil
+	}
+	// One payload per call keeps memory bounded by the batch limits, which
+	// the emit path enforces before the batch grows much past them.
+	payload, err := encodeLogs(buildLogs(t.batch, t.cfg.NodeName, t.cfg.Enricher))
+	if err != nil {
+		return err
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		err = t.sink(ctx, payload)
+		if err == nil {
+			break
+		}
+		t.sinkErrs.Add(1)
+		if ctx.Err() != nil {
+			return fmt.Errorf("hand batch to sink: %w", err)
+		}
+		t.log.Warn("sink refused pod log batch, retrying", "err", err, "retry_in", backoff)
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("hand batch to sink: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+
+	var ids []uint64
+	for _, r := range t.batch {
+		ids = append(ids, r.ids...)
+	}
+	if err := t.ring.add(ids); err != nil {
+		// The batch is already accepted; this only widens the duplicate
+		// window for a crash before the ring is written again.
+		t.log.Error("record delivered pod log lines", "err", err)
+	}
+	t.records.Add(uint64(len(t.batch)))
+	t.batches.Add(1)
+	clear(t.batch)
+	t.batch = t.batch[:0]
+	clear(t.batchIDs)
+	t.batchBytes = 0
+	t.lastFlush = time.Now()
+	return nil
+}
+
+// prepareCheckpoint runs before the store writes a checkpoint: everything
+// read so far is shipped, then the partials are captured. The fileconsumer
+// saves only between polls, when no emit is running, so the captured state
+// matches the offsets being saved.
+func (t *Tailer) prepareCheckpoint(_ context.Context) (assemblerState, error) {
+	ctx := *t.flushCtx.Load()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.flushLocked(ctx); err != nil {
+		return assemblerState{}, err
+	}
+	return t.asm.snapshot(), nil
+}

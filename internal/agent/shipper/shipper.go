@@ -1,0 +1,542 @@
+// Package shipper buffers OTLP payloads on disk and sends them to the vigil
+// server over OTLP/HTTP, oldest first, without ever dropping one: when the
+// buffer is full, Enqueue blocks; batches the server rejects as malformed
+// are moved aside, not deleted.
+package shipper
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+)
+
+// Signal selects the OTLP endpoint of a batch.
+type Signal int
+
+const (
+	Logs Signal = iota
+	Metrics
+)
+
+func (s Signal) String() string {
+	switch s {
+	case Logs:
+		return "logs"
+	case Metrics:
+		return "metrics"
+	default:
+		return "signal" + strconv.Itoa(int(s))
+	}
+}
+
+func (s Signal) urlPath() string { return "/v1/" + s.String() }
+
+func parseSignal(s string) (Signal, bool) {
+	switch s {
+	case "logs":
+		return Logs, true
+	case "metrics":
+		return Metrics, true
+	}
+	return 0, false
+}
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMaxBytes       = 256 << 20
+	DefaultMinBackoff     = 500 * time.Millisecond
+	DefaultMaxBackoff     = 30 * time.Second
+	DefaultRequestTimeout = 30 * time.Second
+
+	rejectedDir = "rejected"
+	batchExt    = ".pb"
+)
+
+// Config configures a Shipper.
+type Config struct {
+	// Endpoint is the server's base URL, e.g. https://vigil.example:8443.
+	Endpoint string
+	// Token is sent as "Authorization: Bearer <token>".
+	Token string
+	// Dir holds the buffered batches. Required.
+	Dir string
+	// MaxBytes bounds the buffered payload bytes.
+	MaxBytes int64
+	// HTTPClient sends the requests; when nil one is built with TLS and
+	// RequestTimeout.
+	HTTPClient *http.Client
+	TLS        *tls.Config
+	// RequestTimeout bounds one request of the default client.
+	RequestTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the retry delay, which doubles per
+	// failure and is jittered.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+}
+
+// Stats is a snapshot of the shipper's counters.
+type Stats struct {
+	QueuedBatches int
+	QueuedBytes   int64
+	Sent          uint64 // batches accepted by the server
+	SentBytes     uint64
+	Retries       uint64 // failed attempts that will be retried
+	Rejected      uint64 // batches moved to the rejected dir
+}
+
+// Shipper is a disk-backed queue with a sender. Enqueue may be called from
+// any goroutine; Run must run exactly once for batches to leave.
+type Shipper struct {
+	cfg    Config
+	log    *slog.Logger
+	client *http.Client
+
+	// enq serializes writers so sequence numbers reach the disk in order; a
+	// channel rather than a mutex so a waiting Enqueue honours its context.
+	enq chan struct{}
+
+	mu      sync.Mutex
+	queue   []entry // oldest first
+	bytes   int64
+	nextSeq uint64
+	space   chan struct{} // closed and replaced when bytes are freed
+	wake    chan struct{} // buffered: a batch was added
+
+	sent, sentBytes, retries, rejected atomic.Uint64
+}
+
+type entry struct {
+	seq    uint64
+	signal Signal
+	size   int64
+}
+
+func (e entry) name() string {
+	return fmt.Sprintf("%020d.%s%s", e.seq, e.signal, batchExt)
+}
+
+// New opens (or creates) the buffer directory and indexes the batches left
+// by a previous run. Only their names and sizes are kept in memory.
+func New(cfg Config, logger *slog.Logger) (*Shipper, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("shipper: dir is required")
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.MaxBytes < 0 {
+		return nil, errors.New("shipper: max bytes must be positive")
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	cfg.Endpoint = strings.TrimRight(cfg.Endpoint, "/")
+	if logger == nil {
+		logger = slog.Default()
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if cfg.TLS != nil {
+			tr.TLSClientConfig = cfg.TLS.Clone()
+		}
+		client = &http.Client{Transport: tr, Timeout: cfg.RequestTimeout}
+	}
+	s := &Shipper{
+		cfg:    cfg,
+		log:    logger.With("component", "shipper"),
+		client: client,
+		enq:    make(chan struct{}, 1),
+		space:  make(chan struct{}),
+		wake:   make(chan struct{}, 1),
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, rejectedDir), 0o700); err != nil {
+		return nil, fmt.Errorf("create shipper dir: %w", err)
+	}
+	if err := s.scan(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// scan indexes existing batch files and removes temporary files left by a
+// crash mid-write (their batch was never acknowledged to the caller).
+func (s *Shipper) scan() error {
+	des, err := os.ReadDir(s.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("read shipper dir: %w", err)
+	}
+	for _, de := range des {
+		name := de.Name()
+		if !de.Type().IsRegular() {
+			continue
+		}
+		if strings.HasPrefix(name, ".tmp-") {
+			_ = os.Remove(filepath.Join(s.cfg.Dir, name))
+			continue
+		}
+		e, ok := parseName(name)
+		if !ok {
+			continue
+		}
+		info, err := de.Info()
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", name, err)
+		}
+		e.size = info.Size()
+		s.queue = append(s.queue, e)
+		s.bytes += e.size
+		s.nextSeq = max(s.nextSeq, e.seq+1)
+	}
+	slices.SortFunc(s.queue, func(a, b entry) int {
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	if len(s.queue) > 0 {
+		s.log.Info("resuming buffered batches", "batches", len(s.queue), "bytes", s.bytes)
+	}
+	return nil
+}
+
+func parseName(name string) (entry, bool) {
+	base, ok := strings.CutSuffix(name, batchExt)
+	if !ok {
+		return entry{}, false
+	}
+	num, sig, ok := strings.Cut(base, ".")
+	if !ok {
+		return entry{}, false
+	}
+	seq, err := strconv.ParseUint(num, 10, 64)
+	if err != nil {
+		return entry{}, false
+	}
+	signal, ok := parseSignal(sig)
+	if !ok {
+		return entry{}, false
+	}
+	return entry{seq: seq, signal: signal}, true
+}
+
+// Enqueue stores payload durably and returns once it is on disk. While the
+// buffer is full it blocks (back-pressure) until the sender frees space or
+// ctx ends. A payload larger than MaxBytes is accepted once the buffer is
+// empty, so it cannot block forever. An error means the payload was not
+// stored.
+func (s *Shipper) Enqueue(ctx context.Context, signal Signal, payload []byte) error {
+	if signal != Logs && signal != Metrics {
+		return fmt.Errorf("enqueue: unknown signal %d", signal)
+	}
+	select {
+	case s.enq <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("enqueue %s: %w", signal, ctx.Err())
+	}
+	defer func() { <-s.enq }()
+
+	size := int64(len(payload))
+	for {
+		s.mu.Lock()
+		if s.bytes+size <= s.cfg.MaxBytes || len(s.queue) == 0 {
+			break // still locked
+		}
+		space := s.space
+		s.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return fmt.Errorf("enqueue %s: buffer full: %w", signal, ctx.Err())
+		}
+	}
+	e := entry{seq: s.nextSeq, signal: signal, size: size}
+	s.nextSeq++
+	// Reserve the bytes before writing so concurrent checks see them.
+	s.bytes += size
+	s.mu.Unlock()
+
+	if err := s.writeBatch(e, payload); err != nil {
+		s.mu.Lock()
+		s.bytes -= size
+		s.mu.Unlock()
+		return fmt.Errorf("enqueue %s: %w", signal, err)
+	}
+
+	s.mu.Lock()
+	s.queue = append(s.queue, e)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// writeBatch writes tmp, fsyncs, renames into place and fsyncs the dir, so a
+// batch file either exists whole or not at all.
+func (s *Shipper) writeBatch(e entry, payload []byte) error {
+	tmp, err := os.CreateTemp(s.cfg.Dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create batch file: %w", err)
+	}
+	tmpName := tmp.Name()
+	fail := func(err error) error {
+		_ = tmp.Close()
+		_ = os.Remove(tmpName)
+		return err
+	}
+	if _, err := tmp.Write(payload); err != nil {
+		return fail(fmt.Errorf("write batch: %w", err))
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(fmt.Errorf("fsync batch: %w", err))
+	}
+	if err := tmp.Close(); err != nil {
+		_ = os.Remove(tmpName)
+		return fmt.Errorf("close batch: %w", err)
+	}
+	if err := os.Rename(tmpName, filepath.Join(s.cfg.Dir, e.name())); err != nil {
+		_ = os.Remove(tmpName)
+		return fmt.Errorf("rename batch: %w", err)
+	}
+	return syncDir(s.cfg.Dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Shipper) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{QueuedBatches: len(s.queue), QueuedBytes: s.bytes}
+	s.mu.Unlock()
+	st.Sent = s.sent.Load()
+	st.SentBytes = s.sentBytes.Load()
+	st.Retries = s.retries.Load()
+	st.Rejected = s.rejected.Load()
+	return st
+}
+
+// Run sends buffered batches oldest first until ctx ends and returns nil
+// then. Batches not yet acknowledged stay on disk for the next run.
+func (s *Shipper) Run(ctx context.Context) error {
+	if s.cfg.Endpoint == "" {
+		return errors.New("shipper: endpoint is required to send")
+	}
+	backoff := s.cfg.MinBackoff
+	for {
+		s.mu.Lock()
+		var head entry
+		ok := len(s.queue) > 0
+		if ok {
+			head = s.queue[0]
+		}
+		s.mu.Unlock()
+
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.wake:
+				continue
+			}
+		}
+
+		res := s.attempt(ctx, head)
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch res {
+		case sent, rejected, vanished:
+			backoff = s.cfg.MinBackoff
+		case retry:
+			s.retries.Add(1)
+			// Full jitter between half and all of the delay, so agents that
+			// lost the server together do not come back in lockstep.
+			wait := backoff/2 + rand.N(backoff/2+1)
+			backoff = min(backoff*2, s.cfg.MaxBackoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+		}
+	}
+}
+
+type outcome int
+
+const (
+	sent outcome = iota
+	retry
+	rejected
+	vanished
+)
+
+// attempt sends one batch and settles it on disk.
+func (s *Shipper) attempt(ctx context.Context, e entry) outcome {
+	path := filepath.Join(s.cfg.Dir, e.name())
+	payload, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.log.Error("buffered batch disappeared", "file", e.name())
+		s.dequeue(e)
+		return vanished
+	}
+	if err != nil {
+		s.log.Error("read buffered batch", "file", e.name(), "err", err)
+		return retry
+	}
+
+	status, body, err := s.post(ctx, e.signal, payload)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			s.log.Warn("send batch failed, will retry", "file", e.name(), "err", err)
+		}
+		return retry
+	case status >= 200 && status < 300:
+		s.checkPartialSuccess(e, body)
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// Keeping it would resend a delivered batch; keep going, the
+			// next start sees the file again and sends a duplicate.
+			s.log.Error("remove sent batch", "file", e.name(), "err", err)
+		}
+		s.sent.Add(1)
+		s.sentBytes.Add(uint64(e.size))
+		s.dequeue(e)
+		return sent
+	case permanent(status):
+		dst := filepath.Join(s.cfg.Dir, rejectedDir, e.name())
+		if err := os.Rename(path, dst); err != nil {
+			s.log.Error("move rejected batch aside, will retry", "file", e.name(), "err", err)
+			return retry
+		}
+		if err := syncDir(filepath.Join(s.cfg.Dir, rejectedDir)); err != nil {
+			s.log.Warn("fsync rejected dir", "err", err)
+		}
+		s.log.Error("server rejected batch; kept for inspection",
+			"file", dst, "status", status, "signal", e.signal.String(), "bytes", e.size, "response", snippet(body))
+		s.rejected.Add(1)
+		s.dequeue(e)
+		return rejected
+	default:
+		s.log.Warn("server refused batch, will retry", "file", e.name(), "status", status, "response", snippet(body))
+		return retry
+	}
+}
+
+// permanent reports statuses that mean this payload will never be accepted.
+// Auth and routing failures (401, 403, 404) are retried instead: they are
+// fixed by configuration, after which the same batch goes through.
+func permanent(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
+}
+
+func (s *Shipper) post(ctx context.Context, signal Signal, payload []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.Endpoint+signal.urlPath(), bytes.NewReader(payload))
+	if err != nil {
+		return 0, nil, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	if s.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("post %s: %w", signal.urlPath(), err)
+	}
+	defer resp.Body.Close()
+	// The body is small (an export response or an error text); the limit
+	// guards against a misbehaving peer.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// The server accepted; a broken response body does not change that.
+		s.log.Debug("read response body", "err", err)
+	}
+	return resp.StatusCode, body, nil
+}
+
+// checkPartialSuccess logs records the server dropped from an accepted
+// batch. Resending would not help, so it is only reported.
+func (s *Shipper) checkPartialSuccess(e entry, body []byte) {
+	if len(body) == 0 {
+		return
+	}
+	switch e.signal {
+	case Logs:
+		r := plogotlp.NewExportResponse()
+		if r.UnmarshalProto(body) == nil && r.PartialSuccess().RejectedLogRecords() > 0 {
+			s.log.Warn("server dropped log records", "file", e.name(),
+				"rejected", r.PartialSuccess().RejectedLogRecords(), "message", r.PartialSuccess().ErrorMessage())
+		}
+	case Metrics:
+		r := pmetricotlp.NewExportResponse()
+		if r.UnmarshalProto(body) == nil && r.PartialSuccess().RejectedDataPoints() > 0 {
+			s.log.Warn("server dropped data points", "file", e.name(),
+				"rejected", r.PartialSuccess().RejectedDataPoints(), "message", r.PartialSuccess().ErrorMessage())
+		}
+	}
+}
+
+func (s *Shipper) dequeue(e entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) > 0 && s.queue[0].seq == e.seq {
+		s.queue = s.queue[1:]
+	}
+	s.bytes -= e.size
+	// Wake every blocked Enqueue; each re-checks for room.
+	close(s.space)
+	s.space = make(chan struct{})
+}
+
+func snippet(b []byte) string {
+	const limit = 512
+	if len(b) > limit {
+		b = b[:limit]
+	}
+	return strings.ToValidUTF8(string(b), "?")
+}

@@ -1,0 +1,228 @@
+// Package ingest receives telemetry: OTLP/HTTP logs and metrics, and
+// Prometheus remote-write, and hands it to the stores.
+package ingest
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+
+	"vigil/internal/store/logs"
+	"vigil/internal/store/metrics"
+)
+
+// DefaultMaxBodyBytes bounds a request body after decompression.
+const DefaultMaxBodyBytes = 16 << 20
+
+// Handler serves the ingestion endpoints.
+type Handler struct {
+	Logs         logs.Store
+	Metrics      metrics.Store
+	MaxBodyBytes int64
+	Log          *slog.Logger
+
+	LinesIn   atomic.Int64
+	SamplesIn atomic.Int64
+	Rejected  atomic.Int64
+}
+
+type encoding int
+
+const (
+	encProto encoding = iota
+	encJSON
+)
+
+// httpError carries a status code to the response writer.
+type httpError struct {
+	code int
+	err  error
+}
+
+func (e *httpError) Error() string { return e.err.Error() }
+
+func errorf(code int, format string, args ...any) error {
+	return &httpError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusServiceUnavailable // storage trouble: the sender should retry
+	var he *httpError
+	if errors.As(err, &he) {
+		code = he.code
+	}
+	if code >= 500 {
+		h.Log.Error("ingest failed", "path", r.URL.Path, "err", err)
+	} else {
+		h.Rejected.Add(1)
+		h.Log.Debug("ingest rejected", "path", r.URL.Path, "code", code, "err", err)
+	}
+	http.Error(w, err.Error(), code)
+}
+
+func (h *Handler) maxBody() int64 {
+	if h.MaxBodyBytes > 0 {
+		return h.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
+// readBody reads a possibly gzip-compressed body, enforcing the size limit on
+// both the wire bytes and the decompressed bytes (a small gzip bomb is still a 413).
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := h.maxBody()
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, limit)
+	switch strings.ToLower(r.Header.Get("Content-Encoding")) {
+	case "", "identity":
+	case "gzip":
+		gz, err := gzip.NewReader(rd)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "bad gzip body: %v", err)
+		}
+		defer gz.Close()
+		rd = gz
+	default:
+		return nil, errorf(http.StatusUnsupportedMediaType, "unsupported Content-Encoding %q", r.Header.Get("Content-Encoding"))
+	}
+	b, err := io.ReadAll(io.LimitReader(rd, limit+1))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || int64(len(b)) > limit {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "body larger than %d bytes", limit)
+	}
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "read body: %v", err)
+	}
+	return b, nil
+}
+
+func otlpEncoding(r *http.Request) (encoding, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return 0, errorf(http.StatusUnsupportedMediaType, "missing or bad Content-Type")
+	}
+	switch mt {
+	case "application/x-protobuf", "application/protobuf":
+		return encProto, nil
+	case "application/json":
+		return encJSON, nil
+	}
+	return 0, errorf(http.StatusUnsupportedMediaType, "unsupported Content-Type %q", mt)
+}
+
+type marshaler interface {
+	MarshalProto() ([]byte, error)
+	MarshalJSON() ([]byte, error)
+}
+
+func writeOTLPResponse(w http.ResponseWriter, enc encoding, resp marshaler) {
+	var b []byte
+	var err error
+	if enc == encJSON {
+		w.Header().Set("Content-Type", "application/json")
+		b, err = resp.MarshalJSON()
+	} else {
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		b, err = resp.MarshalProto()
+	}
+	if err != nil {
+		http.Error(w, "encode response", http.StatusInternalServerError)
+		return
+	}
+	_, _ = w.Write(b)
+}
+
+// ServeOTLPLogs handles POST /v1/logs.
+func (h *Handler) ServeOTLPLogs(w http.ResponseWriter, r *http.Request) {
+	if err := h.otlpLogs(w, r); err != nil {
+		h.writeError(w, r, err)
+	}
+}
+
+func (h *Handler) otlpLogs(w http.ResponseWriter, r *http.Request) error {
+	enc, err := otlpEncoding(r)
+	if err != nil {
+		return err
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	req := plogotlp.NewExportRequest()
+	if err := unmarshal(req, enc, body); err != nil {
+		return err
+	}
+	records := LogsToRecords(req.Logs())
+	if err := h.Logs.Write(r.Context(), records); err != nil {
+		return fmt.Errorf("store %d log records: %w", len(records), err)
+	}
+	h.LinesIn.Add(int64(len(records)))
+	writeOTLPResponse(w, enc, plogotlp.NewExportResponse())
+	return nil
+}
+
+// ServeOTLPMetrics handles POST /v1/metrics.
+func (h *Handler) ServeOTLPMetrics(w http.ResponseWriter, r *http.Request) {
+	if err := h.otlpMetrics(w, r); err != nil {
+		h.writeError(w, r, err)
+	}
+}
+
+func (h *Handler) otlpMetrics(w http.ResponseWriter, r *http.Request) error {
+	enc, err := otlpEncoding(r)
+	if err != nil {
+		return err
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	req := pmetricotlp.NewExportRequest()
+	if err := unmarshal(req, enc, body); err != nil {
+		return err
+	}
+	series, dropped := MetricsToSeries(req.Metrics())
+	st, err := h.Metrics.Write(r.Context(), series)
+	if err != nil {
+		return fmt.Errorf("store %d series: %w", len(series), err)
+	}
+	h.SamplesIn.Add(int64(st.Samples))
+	resp := pmetricotlp.NewExportResponse()
+	if rejected := st.Rejected + dropped; rejected > 0 {
+		resp.PartialSuccess().SetRejectedDataPoints(int64(rejected))
+		resp.PartialSuccess().SetErrorMessage("some data points were out of bounds or of an unsupported kind")
+	}
+	writeOTLPResponse(w, enc, resp)
+	return nil
+}
+
+type unmarshaler interface {
+	UnmarshalProto([]byte) error
+	UnmarshalJSON([]byte) error
+}
+
+// unmarshal decodes an OTLP request; decoder panics on hostile input become 400s.
+func unmarshal(req unmarshaler, enc encoding, body []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errorf(http.StatusBadRequest, "malformed OTLP payload: %v", r)
+		}
+	}()
+	if enc == encJSON {
+		err = req.UnmarshalJSON(body)
+	} else {
+		err = req.UnmarshalProto(body)
+	}
+	if err != nil {
+		return errorf(http.StatusBadRequest, "malformed OTLP payload: %v", err)
+	}
+	return nil
+}

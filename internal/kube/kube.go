@@ -1,0 +1,219 @@
+// Package kube watches the Kubernetes API with client-go informers and keeps
+// an inventory of nodes and pods for the server and the agent.
+package kube
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Config returns a REST config from a kubeconfig path, or the in-cluster
+// config when the path is empty and vigil runs in a pod. It returns nil, nil
+// when neither is available: vigil then runs without Kubernetes metadata.
+func Config(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+		}
+		return cfg, nil
+	}
+	if os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		return nil, nil
+	}
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("in-cluster config: %w", err)
+	}
+	return cfg, nil
+}
+
+// Inventory caches nodes and pods.
+type Inventory struct {
+	factory informers.SharedInformerFactory
+	nodes   listersv1.NodeLister
+	pods    listersv1.PodLister
+	synced  []cache.InformerSynced
+	log     *slog.Logger
+}
+
+// NewInventory builds informers. With nodeName set only that node's pods are
+// watched (the agent on a DaemonSet node); otherwise the whole cluster.
+func NewInventory(cfg *rest.Config, nodeName string, log *slog.Logger) (*Inventory, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	var opts []informers.SharedInformerOption
+	if nodeName != "" {
+		sel := fields.OneTermEqualSelector("spec.nodeName", nodeName).String()
+		opts = append(opts, informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = sel }))
+	}
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 10*time.Minute, opts...)
+	inv := &Inventory{factory: f, log: log}
+	podInf := f.Core().V1().Pods()
+	inv.pods = podInf.Lister()
+	inv.synced = append(inv.synced, podInf.Informer().HasSynced)
+	if err := podInf.Informer().AddIndexers(cache.Indexers{uidIndex: func(obj any) ([]string, error) {
+		if p, ok := obj.(*corev1.Pod); ok {
+			return []string{string(p.UID)}, nil
+		}
+		return nil, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("pod uid index: %w", err)
+	}
+	if nodeName == "" {
+		nodeInf := f.Core().V1().Nodes()
+		inv.nodes = nodeInf.Lister()
+		inv.synced = append(inv.synced, nodeInf.Informer().HasSynced)
+	}
+	return inv, nil
+}
+
+const uidIndex = "uid"
+
+// Start runs the informers until ctx ends and waits for the first sync.
+func (inv *Inventory) Start(ctx context.Context) error {
+	inv.factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inv.synced...) {
+		return fmt.Errorf("kubernetes caches did not sync: %w", ctx.Err())
+	}
+	return nil
+}
+
+// Shutdown stops the informers and waits for them.
+func (inv *Inventory) Shutdown() { inv.factory.Shutdown() }
+
+// Node is a node as the UI and API show it.
+type Node struct {
+	Name        string            `json:"name"`
+	Labels      map[string]string `json:"labels"`
+	Ready       bool              `json:"ready"`
+	CPUCores    float64           `json:"cpuCores"`
+	MemoryBytes int64             `json:"memoryBytes"`
+	Zone        string            `json:"zone,omitempty"`
+	Created     time.Time         `json:"created"`
+}
+
+// Nodes lists the cluster's nodes.
+func (inv *Inventory) Nodes() []Node {
+	if inv.nodes == nil {
+		return nil
+	}
+	list, err := inv.nodes.List(labels.Everything())
+	if err != nil {
+		return nil
+	}
+	out := make([]Node, 0, len(list))
+	for _, n := range list {
+		nd := Node{Name: n.Name, Labels: n.Labels, Created: n.CreationTimestamp.Time,
+			Zone: n.Labels["topology.kubernetes.io/zone"]}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				nd.Ready = c.Status == corev1.ConditionTrue
+			}
+		}
+		if q, ok := n.Status.Capacity[corev1.ResourceCPU]; ok {
+			nd.CPUCores = q.AsApproximateFloat64()
+		}
+		if q, ok := n.Status.Capacity[corev1.ResourceMemory]; ok {
+			nd.MemoryBytes = q.Value()
+		}
+		out = append(out, nd)
+	}
+	slices.SortFunc(out, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Pod is a pod as the UI and API show it.
+type Pod struct {
+	Namespace  string            `json:"namespace"`
+	Name       string            `json:"name"`
+	UID        string            `json:"uid"`
+	Node       string            `json:"node"`
+	Phase      string            `json:"phase"`
+	Labels     map[string]string `json:"labels"`
+	Containers []string          `json:"containers"`
+	Workload   string            `json:"workload,omitempty"`
+	Kind       string            `json:"workloadKind,omitempty"`
+}
+
+func toPod(p *corev1.Pod) Pod {
+	out := Pod{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID), Node: p.Spec.NodeName,
+		Phase: string(p.Status.Phase), Labels: p.Labels}
+	for _, c := range p.Spec.Containers {
+		out.Containers = append(out.Containers, c.Name)
+	}
+	out.Workload, out.Kind = Workload(p)
+	return out
+}
+
+// Workload names the controller that owns a pod, folding a ReplicaSet into its
+// Deployment by the pod-template-hash naming convention.
+func Workload(p *corev1.Pod) (name, kind string) {
+	for _, o := range p.OwnerReferences {
+		if o.Controller == nil || !*o.Controller {
+			continue
+		}
+		if o.Kind == "ReplicaSet" {
+			if h := p.Labels["pod-template-hash"]; h != "" {
+				if dep, ok := strings.CutSuffix(o.Name, "-"+h); ok {
+					return dep, "Deployment"
+				}
+			}
+		}
+		return o.Name, o.Kind
+	}
+	return "", ""
+}
+
+// Pods lists pods, in one namespace when ns is set.
+func (inv *Inventory) Pods(ns string) []Pod {
+	var list []*corev1.Pod
+	var err error
+	if ns != "" {
+		list, err = inv.pods.Pods(ns).List(labels.Everything())
+	} else {
+		list, err = inv.pods.List(labels.Everything())
+	}
+	if err != nil {
+		return nil
+	}
+	out := make([]Pod, 0, len(list))
+	for _, p := range list {
+		out = append(out, toPod(p))
+	}
+	slices.SortFunc(out, func(a, b Pod) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	return out
+}
+
+// PodByUID finds a pod by its UID.
+func (inv *Inventory) PodByUID(uid string) (Pod, bool) {
+	objs, err := inv.factory.Core().V1().Pods().Informer().GetIndexer().ByIndex(uidIndex, uid)
+	if err != nil || len(objs) == 0 {
+		return Pod{}, false
+	}
+	p, ok := objs[0].(*corev1.Pod)
+	if !ok {
+		return Pod{}, false
+	}
+	return toPod(p), true
+}

@@ -1,0 +1,288 @@
+// Package server runs vigil's server: it opens the stores, mounts the
+// ingestion, query and UI endpoints behind authentication, and serves HTTP(S).
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"vigil/internal/api/logsapi"
+	"vigil/internal/api/promapi"
+	"vigil/internal/auth"
+	"vigil/internal/ingest"
+	"vigil/internal/kube"
+	"vigil/internal/store/logs"
+	"vigil/internal/store/metrics"
+	"vigil/internal/store/state"
+	"vigil/web"
+)
+
+// Config holds the server's settings.
+type Config struct {
+	Listen           string
+	DataDir          string
+	TLSCert, TLSKey  string
+	AdminUser        string
+	AdminPassword    string
+	AgentToken       string // optional fixed agent token (e.g. from a Kubernetes secret)
+	MetricsRetention time.Duration
+	MetricsMaxBytes  int64
+	LogsRetention    time.Duration
+	LogsMaxDiskBytes int64
+	LogsMemoryBytes  int64
+	MaxBodyBytes     int64
+	QueryTimeout     time.Duration
+	QueryMaxSamples  int
+	Kubeconfig       string
+	SecureCookies    bool
+}
+
+// Server is a running vigil server.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	State   *state.Store
+	Auth    *auth.Service
+	Metrics metrics.Store
+	Logs    logs.Store
+	Ingest  *ingest.Handler
+	Kube    *kube.Inventory
+
+	httpSrv  *http.Server
+	listener net.Listener
+	ready    atomic.Bool
+}
+
+// New opens the stores and prepares the HTTP handler. Call Run to serve.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err error) {
+	s = &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.closeStores()
+		}
+	}()
+	if s.State, err = state.Open(ctx, cfg.DataDir); err != nil {
+		return nil, err
+	}
+	s.Auth = &auth.Service{Store: s.State, SecureCookies: cfg.SecureCookies || cfg.TLSCert != "", Log: log}
+	user := cfg.AdminUser
+	if user == "" {
+		user = "admin"
+	}
+	generated, err := s.Auth.EnsureAdmin(ctx, user, cfg.AdminPassword)
+	if err != nil {
+		return nil, fmt.Errorf("create admin: %w", err)
+	}
+	if generated != "" {
+		// Printed once, on first start only; it is not stored in clear anywhere.
+		fmt.Printf("\nvigil: created user %q with password %s\n(set VIGIL_ADMIN_PASSWORD to choose it)\n\n", user, generated)
+	}
+	if cfg.AgentToken != "" {
+		if err := s.Auth.EnsureToken(ctx, "agent (configured)", auth.KindAgent, cfg.AgentToken); err != nil {
+			return nil, err
+		}
+	}
+	if s.Metrics, err = metrics.OpenEmbedded(metrics.Options{
+		Dir: filepath.Join(cfg.DataDir, "metrics"), Retention: cfg.MetricsRetention, MaxBytes: cfg.MetricsMaxBytes,
+		QueryTimeout: cfg.QueryTimeout, MaxSamples: cfg.QueryMaxSamples, Logger: log,
+	}); err != nil {
+		return nil, err
+	}
+	if s.Logs, err = logs.OpenEmbedded(logs.Options{
+		Dir: filepath.Join(cfg.DataDir, "logs"), Retention: cfg.LogsRetention,
+		MaxDiskBytes: cfg.LogsMaxDiskBytes, MemoryAllowedBytes: cfg.LogsMemoryBytes, Logger: log,
+	}); err != nil {
+		return nil, err
+	}
+	s.Ingest = &ingest.Handler{Logs: s.Logs, Metrics: s.Metrics, MaxBodyBytes: cfg.MaxBodyBytes, Log: log}
+	rc, err := kube.Config(cfg.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if rc != nil {
+		if s.Kube, err = kube.NewInventory(rc, "", log); err != nil {
+			return nil, err
+		}
+	}
+	s.httpSrv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// LocalAgentToken returns (creating once) the token the in-process agent of `vigil up` uses.
+func (s *Server) LocalAgentToken(ctx context.Context) (string, error) {
+	const key = "local_agent_token"
+	if tok, err := s.State.GetSetting(ctx, key); err == nil {
+		return tok, s.Auth.EnsureToken(ctx, "agent (local)", auth.KindAgent, tok)
+	}
+	tok := "vgl_" + auth.RandomSecret(30)
+	if err := s.Auth.EnsureToken(ctx, "agent (local)", auth.KindAgent, tok); err != nil {
+		return "", err
+	}
+	return tok, s.State.SetSetting(ctx, key, tok)
+}
+
+// Listen binds the listener so callers know the address before Run.
+func (s *Server) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.listener = ln
+	return ln.Addr(), nil
+}
+
+// Run serves until ctx ends, then shuts down gracefully and closes the stores.
+func (s *Server) Run(ctx context.Context) error {
+	if s.listener == nil {
+		if _, err := s.Listen(); err != nil {
+			s.closeStores()
+			return err
+		}
+	}
+	if s.Kube != nil {
+		go func() {
+			if err := s.Kube.Start(ctx); err != nil {
+				s.log.Error("kubernetes inventory", "err", err)
+				return
+			}
+			s.log.Info("kubernetes inventory synced")
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if s.cfg.TLSCert != "" {
+			s.httpSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			err = s.httpSrv.ServeTLS(s.listener, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			err = s.httpSrv.Serve(s.listener)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+		close(errc)
+	}()
+	s.ready.Store(true)
+	s.log.Info("server listening", "addr", s.listener.Addr().String(), "tls", s.cfg.TLSCert != "")
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.ready.Store(false)
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := s.httpSrv.Shutdown(shutCtx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	if s.Kube != nil {
+		s.Kube.Shutdown()
+	}
+	s.closeStores()
+	s.log.Info("server stopped")
+	return serveErr
+}
+
+func (s *Server) closeStores() {
+	if s.Logs != nil {
+		if err := s.Logs.Close(); err != nil {
+			s.log.Error("close logs", "err", err)
+		}
+	}
+	if s.Metrics != nil {
+		if err := s.Metrics.Close(); err != nil {
+			s.log.Error("close metrics", "err", err)
+		}
+	}
+	if s.State != nil {
+		if err := s.State.Close(); err != nil {
+			s.log.Error("close state", "err", err)
+		}
+	}
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	user := func(h http.Handler) http.Handler { return s.Auth.Require(h, "session", auth.KindAPI) }
+	agent := func(h http.Handler) http.Handler { return s.Auth.Require(h, auth.KindAgent, auth.KindAPI) }
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+
+	mux.Handle("POST /v1/logs", agent(http.HandlerFunc(s.Ingest.ServeOTLPLogs)))
+	mux.Handle("POST /v1/metrics", agent(http.HandlerFunc(s.Ingest.ServeOTLPMetrics)))
+	mux.Handle("POST /api/v1/write", agent(http.HandlerFunc(s.Ingest.ServeRemoteWrite)))
+
+	(&promapi.API{Store: s.Metrics}).Register(mux, user)
+	(&logsapi.API{Store: s.Logs}).Register(mux, user)
+
+	mux.HandleFunc("POST /api/auth/login", s.login)
+	mux.Handle("GET /api/auth/me", user(http.HandlerFunc(s.me)))
+	mux.Handle("POST /api/auth/logout", user(http.HandlerFunc(s.logout)))
+	mux.Handle("GET /api/tokens", user(http.HandlerFunc(s.listTokens)))
+	mux.Handle("POST /api/tokens", user(http.HandlerFunc(s.createToken)))
+	mux.Handle("DELETE /api/tokens/{id}", user(http.HandlerFunc(s.deleteToken)))
+	mux.Handle("GET /api/nodes", user(http.HandlerFunc(s.listNodes)))
+	mux.Handle("GET /api/nodes/{name}", user(http.HandlerFunc(s.getNode)))
+	mux.Handle("GET /api/pods", user(http.HandlerFunc(s.listPods)))
+	mux.Handle("/api/", http.NotFoundHandler())
+
+	// The UI's static files are public (they hold no data); every data call is authenticated.
+	mux.Handle("/", securityHeaders(web.Handler()))
+	return logRequests(s.log, mux)
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+		h.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.code = code; w.ResponseWriter.WriteHeader(code) }
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func logRequests(log *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		lvl := slog.LevelDebug
+		if sw.code >= 500 {
+			lvl = slog.LevelWarn
+		}
+		log.Log(r.Context(), lvl, "http", "method", r.Method, "path", r.URL.Path, "code", sw.code, "dur", time.Since(start))
+	})
+}

@@ -1,0 +1,425 @@
+package logs
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
+	vmlogger "github.com/VictoriaMetrics/VictoriaMetrics/lib/logger"
+)
+
+// Options configure the embedded store.
+type Options struct {
+	Dir       string
+	Retention time.Duration // at least 24h: the engine drops whole days
+	// MaxDiskBytes drops the oldest days when logs use more than this; 0 = no cap.
+	MaxDiskBytes int64
+	// MemoryAllowedBytes caps the engine's caches (it would take 60% of RAM otherwise).
+	MemoryAllowedBytes int64
+	Logger             *slog.Logger
+}
+
+// Embedded is the in-process VictoriaLogs storage.
+type Embedded struct {
+	s      *logstorage.Storage
+	tenant logstorage.TenantID
+	log    *slog.Logger
+}
+
+var initEngineOnce sync.Once
+var initEngineErr error
+
+// initEngine satisfies the library's global requirements: its settings live on
+// the standard flag set (vigil's own flags are on pflag, so nothing collides),
+// and it insists that flag.Parse has run.
+func initEngine(memBytes int64) error {
+	initEngineOnce.Do(func() {
+		if memBytes <= 0 {
+			memBytes = 512 << 20
+		}
+		set := func(name, value string) {
+			if f := flag.CommandLine.Lookup(name); f != nil {
+				if err := f.Value.Set(value); err != nil && initEngineErr == nil {
+					initEngineErr = fmt.Errorf("set %s: %w", name, err)
+				}
+			}
+		}
+		set("memory.allowedBytes", strconv.FormatInt(memBytes, 10))
+		set("loggerLevel", "ERROR")
+		if !flag.Parsed() {
+			// Parse nothing: vigil's command line belongs to cobra.
+			if err := flag.CommandLine.Parse(nil); err != nil {
+				initEngineErr = err
+				return
+			}
+		}
+		vmlogger.InitNoLogFlags()
+	})
+	return initEngineErr
+}
+
+// OpenEmbedded opens the log storage in opts.Dir.
+func OpenEmbedded(opts Options) (e *Embedded, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := initEngine(opts.MemoryAllowedBytes); err != nil {
+		return nil, fmt.Errorf("init log engine: %w", err)
+	}
+	if opts.Retention < 24*time.Hour {
+		opts.Retention = 24 * time.Hour
+	}
+	defer contain(&err, "open log storage")
+	s := logstorage.MustOpenStorage(opts.Dir, &logstorage.StorageConfig{
+		Retention:              opts.Retention,
+		MaxDiskSpaceUsageBytes: opts.MaxDiskBytes,
+		FlushInterval:          time.Second,
+		FutureRetention:        24 * time.Hour,
+	})
+	return &Embedded{s: s, log: opts.Logger}, nil
+}
+
+// contain turns the engine's panics into errors at the package boundary.
+func contain(err *error, what string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: %v", what, r)
+	}
+}
+
+// Close flushes and closes the storage.
+func (e *Embedded) Close() (err error) {
+	defer contain(&err, "close log storage")
+	e.s.MustClose()
+	return nil
+}
+
+// Flush makes recently written rows searchable now (tests, shutdown).
+func (e *Embedded) Flush() { e.s.DebugFlush() }
+
+// Write stores records. Stream fields come first in each row so the engine
+// groups one container's lines into one stream.
+func (e *Embedded) Write(ctx context.Context, records []Record) (err error) {
+	if len(records) == 0 {
+		return nil
+	}
+	defer contain(&err, "write logs")
+	lr := logstorage.GetLogRows(nil, nil, nil, nil, "")
+	defer logstorage.PutLogRows(lr)
+	fields := make([]logstorage.Field, 0, 16)
+	for _, r := range records {
+		fields = fields[:0]
+		for _, sf := range StreamFields {
+			for _, f := range r.Fields {
+				if f.Name == sf && f.Value != "" {
+					fields = append(fields, logstorage.Field{Name: f.Name, Value: f.Value})
+					break
+				}
+			}
+		}
+		nStream := len(fields)
+		for _, f := range r.Fields {
+			if f.Value == "" || slices.Contains(StreamFields, f.Name) {
+				continue
+			}
+			fields = append(fields, logstorage.Field{Name: f.Name, Value: f.Value})
+		}
+		lr.MustAdd(e.tenant, r.Time.UnixNano(), fields, nStream)
+	}
+	e.s.MustAddRows(lr)
+	return nil
+}
+
+func (e *Embedded) parse(query string, r Range) (*logstorage.Query, error) {
+	q, err := logstorage.ParseQueryAtTimestamp(query, time.Now().UnixNano())
+	if err != nil {
+		return nil, BadQueryError{fmt.Errorf("parse LogsQL %q: %w", query, err)}
+	}
+	start, end := int64(math.MinInt64), int64(math.MaxInt64)
+	if !r.Start.IsZero() {
+		start = r.Start.UnixNano()
+	}
+	if !r.End.IsZero() {
+		end = r.End.UnixNano()
+	}
+	if start != math.MinInt64 || end != math.MaxInt64 {
+		q.AddTimeFilter(start, end)
+	}
+	return q, nil
+}
+
+func (e *Embedded) qctx(ctx context.Context, q *logstorage.Query) *logstorage.QueryContext {
+	return logstorage.NewQueryContext(ctx, &logstorage.QueryStats{}, []logstorage.TenantID{e.tenant}, q, false, nil)
+}
+
+// Query runs a LogsQL query and calls fn per row (newest first when limit > 0).
+func (e *Embedded) Query(ctx context.Context, query string, r Range, limit int, fn func(row []Field) error) (err error) {
+	q, err := e.parse(query, r)
+	if err != nil {
+		return err
+	}
+	if limit > 0 {
+		q.AddPipeSortByTimeDesc()
+		q.AddPipeOffsetLimit(0, uint64(limit))
+	}
+	defer contain(&err, "run LogsQL query")
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var mu sync.Mutex
+	var rows [][]Field
+	write := func(_ uint, db *logstorage.DataBlock) {
+		cols := db.GetColumns(false)
+		n := db.RowsCount()
+		batch := make([][]Field, 0, n)
+		for i := range n {
+			row := make([]Field, 0, len(cols))
+			for _, c := range cols {
+				if v := c.Values[i]; v != "" {
+					row = append(row, Field{Name: strings.Clone(c.Name), Value: strings.Clone(v)})
+				}
+			}
+			batch = append(batch, row)
+		}
+		mu.Lock()
+		rows = append(rows, batch...)
+		mu.Unlock()
+	}
+	if err := e.s.RunQuery(e.qctx(ctx, q), write); err != nil {
+		return queryErr(err)
+	}
+	if limit > 0 {
+		// Blocks arrive from parallel workers; restore newest-first order.
+		slices.SortStableFunc(rows, func(a, b []Field) int { return cmpInt(timeOf(b), timeOf(a)) })
+	}
+	for _, row := range rows {
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timeOf returns the row's _time in nanoseconds, or MinInt64 when absent.
+func timeOf(row []Field) int64 {
+	for _, f := range row {
+		if f.Name == "_time" {
+			if ns, ok := logstorage.TryParseTimestampRFC3339Nano(f.Value); ok {
+				return ns
+			}
+		}
+	}
+	return math.MinInt64
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func queryErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("run LogsQL query: %w", err)
+}
+
+// Hits counts matching records per step, grouped by fields.
+func (e *Embedded) Hits(ctx context.Context, query string, r Range, step time.Duration, fields []string, fieldsLimit int) (out []HitsSeries, err error) {
+	if step <= 0 {
+		return nil, BadQueryError{errors.New("step must be positive")}
+	}
+	q, err := e.parse(query, r)
+	if err != nil {
+		return nil, err
+	}
+	q.AddCountByTimePipe(step.Nanoseconds(), 0, fields)
+	defer contain(&err, "run hits query")
+	var mu sync.Mutex
+	m := map[string]*HitsSeries{}
+	write := func(_ uint, db *logstorage.DataBlock) {
+		cols := db.GetColumns(false)
+		n := db.RowsCount()
+		if n == 0 || len(cols) < 2 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range n {
+			ts, ok := logstorage.TryParseTimestampRFC3339Nano(cols[0].Values[i])
+			if !ok {
+				continue
+			}
+			hits, _ := strconv.ParseUint(cols[len(cols)-1].Values[i], 10, 64)
+			var key strings.Builder
+			group := map[string]string{}
+			for _, c := range cols[1 : len(cols)-1] {
+				group[strings.Clone(c.Name)] = strings.Clone(c.Values[i])
+				key.WriteString(c.Name + "\x00" + c.Values[i] + "\x00")
+			}
+			hs := m[key.String()]
+			if hs == nil {
+				hs = &HitsSeries{Fields: group}
+				m[key.String()] = hs
+			}
+			hs.Timestamps = append(hs.Timestamps, time.Unix(0, ts).UTC())
+			hs.Values = append(hs.Values, hits)
+			hs.Total += hits
+		}
+	}
+	if err := e.s.RunQuery(e.qctx(ctx, q), write); err != nil {
+		return nil, queryErr(err)
+	}
+	for _, hs := range m {
+		idx := make([]int, len(hs.Timestamps))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int { return hs.Timestamps[a].Compare(hs.Timestamps[b]) })
+		ts, vs := make([]time.Time, len(idx)), make([]uint64, len(idx))
+		for j, i := range idx {
+			ts[j], vs[j] = hs.Timestamps[i], hs.Values[i]
+		}
+		hs.Timestamps, hs.Values = ts, vs
+		out = append(out, *hs)
+	}
+	slices.SortFunc(out, func(a, b HitsSeries) int {
+		if a.Total != b.Total {
+			if a.Total > b.Total {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(fmt.Sprint(a.Fields), fmt.Sprint(b.Fields))
+	})
+	if fieldsLimit > 0 && len(out) > fieldsLimit {
+		out = out[:fieldsLimit]
+	}
+	return out, nil
+}
+
+func convertVWH(in []logstorage.ValueWithHits) []ValueWithHits {
+	out := make([]ValueWithHits, len(in))
+	for i, v := range in {
+		out[i] = ValueWithHits{Value: v.Value, Hits: v.Hits}
+	}
+	return out
+}
+
+// FieldNames lists the field names of matching records with hit counts.
+func (e *Embedded) FieldNames(ctx context.Context, query string, r Range) (out []ValueWithHits, err error) {
+	q, err := e.parse(query, r)
+	if err != nil {
+		return nil, err
+	}
+	defer contain(&err, "get field names")
+	vs, err := e.s.GetFieldNames(e.qctx(ctx, q), "")
+	if err != nil {
+		return nil, queryErr(err)
+	}
+	return convertVWH(vs), nil
+}
+
+// FieldValues lists values of a field in matching records with hit counts.
+func (e *Embedded) FieldValues(ctx context.Context, query string, r Range, field string, limit int) (out []ValueWithHits, err error) {
+	if field == "" {
+		return nil, BadQueryError{errors.New("missing field")}
+	}
+	q, err := e.parse(query, r)
+	if err != nil {
+		return nil, err
+	}
+	defer contain(&err, "get field values")
+	vs, err := e.s.GetFieldValues(e.qctx(ctx, q), field, "", uint64(max(limit, 0)))
+	if err != nil {
+		return nil, queryErr(err)
+	}
+	out = convertVWH(vs)
+	slices.SortFunc(out, func(a, b ValueWithHits) int {
+		if a.Hits != b.Hits {
+			if a.Hits > b.Hits {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	return out, nil
+}
+
+// StatsQueryRange runs a query ending in a `stats` pipe, bucketed by step.
+func (e *Embedded) StatsQueryRange(ctx context.Context, query string, r Range, step time.Duration) (out []StatsSeries, err error) {
+	if step <= 0 {
+		return nil, BadQueryError{errors.New("step must be positive")}
+	}
+	q, err := e.parse(query, r)
+	if err != nil {
+		return nil, err
+	}
+	labelFields, err := q.GetStatsLabelsAddGroupingByTime(step.Nanoseconds(), 0)
+	if err != nil {
+		return nil, BadQueryError{err}
+	}
+	defer contain(&err, "run stats query")
+	var mu sync.Mutex
+	m := map[string]*StatsSeries{}
+	write := func(_ uint, db *logstorage.DataBlock) {
+		cols := db.GetColumns(false)
+		n := db.RowsCount()
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range n {
+			var ts time.Time
+			var lbls []Field
+			for _, c := range cols {
+				if c.Name == "_time" {
+					if ns, ok := logstorage.TryParseTimestampRFC3339Nano(c.Values[i]); ok {
+						ts = time.Unix(0, ns).UTC()
+					}
+					continue
+				}
+				if slices.Contains(labelFields, c.Name) {
+					lbls = append(lbls, Field{Name: strings.Clone(c.Name), Value: strings.Clone(c.Values[i])})
+				}
+			}
+			for _, c := range cols {
+				if c.Name == "_time" || slices.Contains(labelFields, c.Name) {
+					continue
+				}
+				key := c.Name + "\x00" + fmt.Sprint(lbls)
+				ss := m[key]
+				if ss == nil {
+					ss = &StatsSeries{Name: strings.Clone(c.Name), Labels: lbls}
+					m[key] = ss
+				}
+				ss.Points = append(ss.Points, StatsPoint{Time: ts, Value: strings.Clone(c.Values[i])})
+			}
+		}
+	}
+	if err := e.s.RunQuery(e.qctx(ctx, q), write); err != nil {
+		return nil, queryErr(err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		ss := m[k]
+		slices.SortFunc(ss.Points, func(a, b StatsPoint) int { return a.Time.Compare(b.Time) })
+		out = append(out, *ss)
+	}
+	return out, nil
+}

@@ -1,0 +1,74 @@
+// Package logs stores and queries log records with LogsQL. The embedded
+// implementation uses VictoriaLogs' storage engine as a library; a remote one
+// (a VictoriaLogs server) can sit behind the same interface.
+package logs
+
+import (
+	"context"
+	"time"
+)
+
+// StreamFields identify a log stream: one container's output.
+var StreamFields = []string{"namespace", "pod", "container"}
+
+// Field is one name=value pair of a record.
+type Field struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Record is one log line with its fields. _msg is the message; _time comes from Time.
+type Record struct {
+	Time   time.Time
+	Fields []Field
+}
+
+// ValueWithHits is a field name or value with how many records carry it.
+type ValueWithHits struct {
+	Value string `json:"value"`
+	Hits  uint64 `json:"hits"`
+}
+
+// HitsSeries counts records per time bucket for one combination of grouping fields.
+type HitsSeries struct {
+	Fields     map[string]string `json:"fields"`
+	Timestamps []time.Time       `json:"timestamps"`
+	Values     []uint64          `json:"values"`
+	Total      uint64            `json:"total"`
+}
+
+// StatsSeries is one series of a stats query over time.
+type StatsSeries struct {
+	Name   string
+	Labels []Field
+	Points []StatsPoint
+}
+
+// StatsPoint is a stats value at a time.
+type StatsPoint struct {
+	Time  time.Time
+	Value string
+}
+
+// Range limits a query to [Start, End]; zero values mean unbounded.
+type Range struct {
+	Start, End time.Time
+}
+
+// Store is what vigil needs from log storage; it mirrors the VictoriaLogs HTTP API.
+type Store interface {
+	Write(ctx context.Context, records []Record) error
+	// Query calls fn for each matching row, newest first when limit > 0.
+	Query(ctx context.Context, query string, r Range, limit int, fn func(row []Field) error) error
+	Hits(ctx context.Context, query string, r Range, step time.Duration, fields []string, fieldsLimit int) ([]HitsSeries, error)
+	FieldNames(ctx context.Context, query string, r Range) ([]ValueWithHits, error)
+	FieldValues(ctx context.Context, query string, r Range, field string, limit int) ([]ValueWithHits, error)
+	StatsQueryRange(ctx context.Context, query string, r Range, step time.Duration) ([]StatsSeries, error)
+	Close() error
+}
+
+// BadQueryError marks an error caused by the query (HTTP 400).
+type BadQueryError struct{ Err error }
+
+func (e BadQueryError) Error() string { return e.Err.Error() }
+func (e BadQueryError) Unwrap() error { return e.Err }
