@@ -150,6 +150,7 @@ func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
 	// Deliver the queue to a real HTTP peer and judge what it received.
 	var mu sync.Mutex
 	var recs []gotRecord
+	batchNo := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body := new(bytes.Buffer)
 		if _, err := body.ReadFrom(r.Body); err != nil {
@@ -158,6 +159,10 @@ func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
 		}
 		got := decodePayload(t, body.Bytes())
 		mu.Lock()
+		batchNo++
+		for i := range got {
+			got[i].batch = batchNo
+		}
 		recs = append(recs, got...)
 		mu.Unlock()
 	}))
@@ -179,6 +184,20 @@ func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	verify(t, exp, recs, "node-1", nil)
+	if os.Getenv("PODLOGS_DEBUG") != "" {
+		seen := map[string]gotRecord{}
+		for _, r := range recs {
+			if o, ok := seen[r.body]; ok {
+				t.Logf("dup %q: batch %d (%d recs) %v | batch %d %v", r.body, o.batch, 0, o.attrs[AttrFilePath], r.batch, r.attrs[AttrFilePath])
+			}
+			seen[r.body] = r
+		}
+		sizes := map[int]int{}
+		for _, r := range recs {
+			sizes[r.batch]++
+		}
+		t.Logf("batch sizes %v", sizes)
+	}
 	if t.Failed() {
 		t.Logf("child output:\n%s", childLog.String())
 	}

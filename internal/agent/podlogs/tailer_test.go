@@ -144,6 +144,7 @@ type gotRecord struct {
 	attrs    map[string]any
 	time     time.Time
 	observed time.Time
+	batch    int
 }
 
 func decodePayload(t testing.TB, payload []byte) []gotRecord {

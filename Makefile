@@ -1,0 +1,60 @@
+# vigil — see README.md. `make run` starts vigil on this machine; `make test` runs everything.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X vigil/internal/version.Version=$(VERSION) -X vigil/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+WEB_SRC := $(shell find web/src web/index.html web/package.json web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
+CLUSTER_DIR ?= /tmp/vigil-cluster
+TEST_TIMEOUT ?= 45m
+
+.PHONY: all build web run test test-unit test-e2e bench fuzz cluster-build cluster-up cluster-down clean
+
+all: build
+
+build: bin/vigil
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+
+web: web/dist/index.html
+
+bin/vigil: web/dist/index.html $(shell find cmd internal web -name '*.go' 2>/dev/null) go.mod go.sum
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/vigil
+
+# vigil on its embedded defaults, watching this machine: UI on http://localhost:8080
+run: bin/vigil
+	./bin/vigil up
+
+cluster-build:
+	test/cluster/build.sh
+
+cluster-up: cluster-build
+	$(GO) run ./test/cluster/cmd/cluster up --dir $(CLUSTER_DIR)
+
+cluster-down:
+	$(GO) run ./test/cluster/cmd/cluster down --dir $(CLUSTER_DIR)
+
+# The whole suite: unit tests, fuzz seed corpora, the real test cluster, end-to-end tests in Chromium.
+test: web cluster-build bin/vigil
+	VIGIL_BIN=$(CURDIR)/bin/vigil $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+test-unit: web
+	$(GO) test -count=1 -short ./internal/... ./web/...
+
+test-e2e: web cluster-build bin/vigil
+	VIGIL_BIN=$(CURDIR)/bin/vigil $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./test/e2e/...
+
+bench: bin/vigil
+	$(GO) run ./bench/cmd/bench
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseCRI -fuzztime $(FUZZTIME) ./internal/agent/podlogs/
+	$(GO) test -run '^$$' -fuzz FuzzOTLPLogs -fuzztime $(FUZZTIME) ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz FuzzOTLPMetrics -fuzztime $(FUZZTIME) ./internal/ingest/
+
+clean:
+	rm -rf bin web/dist/assets web/dist/index.html
