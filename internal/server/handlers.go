@@ -117,6 +117,9 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// agentNodeSeries selects series every agent sends for its node.
+const agentNodeSeries = `{__name__=~"node_load1|node_cpu_seconds_total|node_memory_MemTotal_bytes",node!=""}`
+
 // NodeView merges what Kubernetes says about a node with what its agent reports.
 type NodeView struct {
 	Name        string            `json:"name"`
@@ -150,7 +153,7 @@ func (s *Server) nodes(r *http.Request) ([]NodeView, error) {
 	}
 	now := time.Now()
 	ctx := r.Context()
-	names, err := s.Metrics.LabelValues(ctx, "node", []string{`node_load1`}, now.Add(-7*24*time.Hour), now, 0)
+	names, err := s.Metrics.LabelValues(ctx, "node", []string{agentNodeSeries}, now.Add(-7*24*time.Hour), now, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +165,7 @@ func (s *Server) nodes(r *http.Request) ([]NodeView, error) {
 		expr string
 		set  func(n *NodeView, v float64)
 	}{
-		{`timestamp(node_load1)`, func(n *NodeView, v float64) {
+		{`max by (node) (timestamp(` + agentNodeSeries + `))`, func(n *NodeView, v float64) {
 			t := time.UnixMilli(int64(v * 1000)).UTC()
 			n.LastSeen = &t
 		}},

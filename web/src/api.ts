@@ -163,6 +163,7 @@ export interface Node {
   lastSeen?: string;
   cpuCores?: number;
   memoryBytes?: number;
+  zone?: string;
 }
 
 export const listNodes = (signal?: AbortSignal) => getJSON<Node[] | null>('/api/nodes', undefined, signal).then((n) => n ?? []);

@@ -63,3 +63,12 @@ export function fmtAgo(s: string | undefined, now = Date.now()): string {
   if (d < 86400) return `${Math.floor(d / 3600)}h ago`;
   return `${Math.floor(d / 86400)}d ago`;
 }
+
+/** t when it is a real time; Go's zero time (year 1) and unparsable values give undefined. */
+export function realTime(t: string | undefined | null): string | undefined {
+  if (!t) return undefined;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) || ms <= 0 ? undefined : t;
+}
+
+export const fmtCores = (n: number | undefined) => (n ? String(Math.round(n * 100) / 100) : '—');

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -21,8 +22,9 @@ func lineID(ref podRef, path string, raw []byte) uint64 {
 		_, _ = h.WriteString("\x00")
 		_, _ = h.WriteString(ref.Container)
 	} else {
-		// Outside the kubelet layout: scope by the file itself.
-		_, _ = h.WriteString(path)
+		// Outside the kubelet layout: scope by the directory, which a
+		// rotated file shares with the live one.
+		_, _ = h.WriteString(filepath.Dir(path))
 	}
 	_, _ = h.WriteString("\x00")
 	_, _ = h.Write(raw)
@@ -42,6 +44,8 @@ type idRing struct {
 	set      map[uint64]uint32
 	fileIDs  int // ids currently stored in the file
 	capacity int
+	dirty    bool // recorded but not yet fsynced
+	broken   bool // an append failed; the file needs a rewrite
 }
 
 func openRing(path string, capacity int) (*idRing, error) {
@@ -95,10 +99,12 @@ func (r *idRing) remember(id uint64) {
 	}
 }
 
-// add remembers ids and makes them durable. Memory is updated even when the
-// write fails, so this process still suppresses the duplicates; only a
-// restart after such a failure can re-ship these lines.
-func (r *idRing) add(ids []uint64) error {
+// record remembers ids and appends them to the file without waiting for the
+// disk: once write returns, a process crash no longer loses them; sync then
+// protects against power loss. Memory is updated even when the write fails,
+// so this process still suppresses the duplicates; only a restart after
+// such a failure can re-ship these lines.
+func (r *idRing) record(ids []uint64) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -107,18 +113,38 @@ func (r *idRing) add(ids []uint64) error {
 		r.remember(id)
 		binary.LittleEndian.PutUint64(buf[i*8:], id)
 	}
-	// A failed earlier compaction leaves no open file; rewriting from
-	// memory recovers it.
-	if r.f == nil || r.fileIDs+len(ids) > 2*r.capacity {
-		return r.compact()
+	if r.f == nil {
+		// A failed compaction left no file open; sync rewrites it.
+		r.dirty = true
+		return nil
 	}
+	r.dirty = true
 	if _, err := r.f.Write(buf); err != nil {
+		r.broken = true
 		return fmt.Errorf("append id ring: %w", err)
+	}
+	r.fileIDs += len(ids)
+	return nil
+}
+
+// sync makes recorded ids durable and bounds the file to twice the capacity.
+func (r *idRing) sync() error {
+	if !r.dirty {
+		return nil
+	}
+	if r.f == nil || r.broken || r.fileIDs > 2*r.capacity {
+		// Rewriting from memory also repairs a file a failed append may
+		// have left with a torn entry.
+		if err := r.compact(); err != nil {
+			return err
+		}
+		r.broken, r.dirty = false, false
+		return nil
 	}
 	if err := r.f.Sync(); err != nil {
 		return fmt.Errorf("fsync id ring: %w", err)
 	}
-	r.fileIDs += len(ids)
+	r.dirty = false
 	return nil
 }
 

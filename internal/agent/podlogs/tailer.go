@@ -66,6 +66,9 @@ type Config struct {
 	PartialTimeout time.Duration
 	// ShutdownTimeout bounds the final flush after Run's context ends.
 	ShutdownTimeout time.Duration
+	// CommitSink, when set, is used instead of the sink passed to New (which
+	// may then be nil); see CommitSink.
+	CommitSink CommitSink
 }
 
 func (c *Config) setDefaults() {
@@ -115,9 +118,18 @@ func (c *Config) validate() error {
 // accept the payload; the tailer then retries until its context ends.
 type Sink func(ctx context.Context, payload []byte) error
 
+// CommitSink is a Sink that also calls committed at the instant the payload
+// becomes part of its durable queue, before any fsync it does afterwards
+// (shipper.EnqueueCommit has this shape). The tailer records the batch's
+// lines as delivered inside committed, which shrinks the crash window
+// between the sink's queue and the tailer's id ring from an fsync to two
+// adjacent syscalls. committed must be called at most once and only when
+// the sink then returns nil.
+type CommitSink func(ctx context.Context, payload []byte, committed func()) error
+
 // Stats are cumulative counters.
 type Stats struct {
-	Lines      uint64 // lines read and shipped
+	Lines      uint64 // lines consumed (duplicates not counted)
 	Duplicates uint64 // lines skipped because they were already shipped
 	Records    uint64 // log records shipped
 	Batches    uint64 // payloads accepted by the sink
@@ -134,29 +146,36 @@ type Stats struct {
 //   - before a checkpoint is written, all records read so far are handed to
 //     the sink, and the partial messages still being joined are stored in
 //     the same atomic file write as the checkpoint;
-//   - after the sink accepts a batch, its line ids are appended (fsync) to a
-//     bounded ring in the state dir;
+//   - when the sink accepts a batch, its line ids are appended (then fsynced)
+//     to a bounded ring in the state dir;
 //   - a line whose id is in the ring, in the unsent batch or in a stored
 //     partial is skipped.
 //
 // Residual windows:
 //   - duplicate: a crash after the sink accepted a batch and before its ids
-//     reached the ring file (one fsync) re-ships that batch's lines;
-//   - duplicate: a re-read longer than DedupCapacity lines (a crash while
-//     catching up on a backlog larger than that, since the checkpoint is only
-//     saved at the end of a poll) re-ships the lines that fell out of the ring;
-//   - duplicate: the shipper's own window (server accepted, crash before the
-//     batch file was deleted);
-//   - merged away: a container writing byte-identical lines on the same
-//     stream at the same nanosecond, or a 64-bit id collision, loses the
-//     repeat;
-//   - loss: whatever the fileconsumer cannot see (a file rotated and deleted
-//     while the agent was down, or data past the fingerprint matching when a
-//     file is replaced by one with identical first bytes), and an
-//     unterminated last line, which is only read once its newline arrives.
+//     were written to the ring file re-ships that batch. With a plain Sink
+//     the window spans the sink's return path (for the shipper, its
+//     directory fsync, about a millisecond per batch); with a CommitSink it
+//     is the gap between the sink's rename and the ring's write(2). For a
+//     power loss it extends to the ring's fsync. The ids are written after
+//     the rename, so a journaling filesystem that commits metadata in order
+//     (ext4, XFS) never keeps the ids without the batch;
+//   - duplicate: a re-read longer than DedupCapacity lines re-ships the lines
+//     that fell out of the ring. The checkpoint is saved at the end of each
+//     poll, so this needs a crash during a poll that read more than that,
+//     i.e. while catching up on a large backlog;
+//   - duplicate: the shipper's own window (the server accepted a batch, then
+//     the agent died before deleting the batch file);
+//   - merged: a container writing byte-identical lines on the same stream at
+//     the same nanosecond, or a 64-bit id collision, ships the line once;
+//   - loss: a file deleted before it was read to the end (e.g. rotated
+//     twice or removed with its pod while the agent was down), a file
+//     replaced by one with the same first kilobyte (the fileconsumer takes
+//     it for the old one; CRI lines start with nanosecond timestamps), and
+//     an unterminated last line, which is read only once its newline comes.
 type Tailer struct {
 	cfg  Config
-	sink Sink
+	sink CommitSink
 	log  *slog.Logger
 
 	mgr   *fileconsumer.Manager
@@ -186,13 +205,16 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Tailer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("podlogs config: %w", err)
 	}
-	if sink == nil {
-		return nil, errors.New("podlogs: sink is required")
+	commitSink := cfg.CommitSink
+	if commitSink == nil {
+		if sink == nil {
+			return nil, errors.New("podlogs: sink is required")
+		}
+		commitSink = func(ctx context.Context, payload []byte, _ func()) error { return sink(ctx, payload) }
 	}
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger = logger.With("component", "podlogs")
 	root, err := filepath.Abs(cfg.Root)
 	if err != nil {
 		return nil, fmt.Errorf("podlogs root: %w", err)
@@ -204,7 +226,7 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Tailer, error) {
 
 	t := &Tailer{
 		cfg:      cfg,
-		sink:     sink,
+		sink:     commitSink,
 		log:      logger,
 		asm:      newAssembler(cfg.Root, cfg.MaxMessageBytes),
 		batchIDs: make(map[uint64]int),
@@ -266,9 +288,10 @@ func splitLines(data []byte, _ bool) (int, []byte, error) {
 }
 
 // Run tails until ctx ends, then stops the fileconsumer, ships what was read
-// and saves the checkpoint. It returns nil after a clean shutdown and an
-// error when the final checkpoint could not be saved (the next start then
-// resumes from the previous one, without duplicates within the ring).
+// and saves the checkpoint; it may be called once per Tailer. It returns nil
+// after a clean shutdown and an error when the final checkpoint could not be
+// saved (the next start then resumes from the previous one, and the ring
+// suppresses what was shipped since).
 func (t *Tailer) Run(ctx context.Context) error {
 	if !t.running.CompareAndSwap(false, true) {
 		return errors.New("podlogs: Run called twice")
@@ -383,12 +406,21 @@ func (t *Tailer) emit(ctx context.Context, tokens [][]byte, attributes map[strin
 		}
 		t.lines.Add(1)
 		fs = t.asm.addLine(fs, path, ref, tok, ids[i], now, t.appendLocked)
+		// Checked per line so a run of huge lines cannot pile up in memory.
+		if len(t.batch) >= t.cfg.MaxBatchRecords || t.batchBytes >= t.cfg.MaxBatchBytes {
+			if err := t.flushLocked(ctx); err != nil {
+				// Shutting down: the fileconsumer keeps its offset before
+				// this emit; what was consumed stays in the batch or the
+				// partials for the final checkpoint, and is skipped when
+				// re-read.
+				if len(offsets) > i+1 {
+					t.asm.end(fs, offsets[i+1])
+				}
+				return err
+			}
+		}
 	}
 	t.asm.end(fs, end)
-
-	if len(t.batch) >= t.cfg.MaxBatchRecords || t.batchBytes >= t.cfg.MaxBatchBytes {
-		return t.flushLocked(ctx)
-	}
 	return nil
 }
 
@@ -423,10 +455,26 @@ func (t *Tailer) flushLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var ids []uint64
+	for _, r := range t.batch {
+		ids = append(ids, r.ids...)
+	}
+	recorded := false
+	commit := func() {
+		if recorded {
+			return
+		}
+		recorded = true
+		if err := t.ring.record(ids); err != nil {
+			// The batch is accepted regardless; this only widens the
+			// duplicate window until the ring is rewritten.
+			t.log.Error("record delivered pod log lines", "err", err)
+		}
+	}
 	backoff := 100 * time.Millisecond
 	for {
-		err = t.sink(ctx, payload)
-		if err == nil {
+		err = t.sink(ctx, payload, commit)
+		if err == nil || recorded {
 			break
 		}
 		t.sinkErrs.Add(1)
@@ -442,15 +490,12 @@ func (t *Tailer) flushLocked(ctx context.Context) error {
 		}
 		backoff = min(backoff*2, 10*time.Second)
 	}
-
-	var ids []uint64
-	for _, r := range t.batch {
-		ids = append(ids, r.ids...)
+	if err != nil {
+		t.log.Error("sink failed after accepting a pod log batch", "err", err)
 	}
-	if err := t.ring.add(ids); err != nil {
-		// The batch is already accepted; this only widens the duplicate
-		// window for a crash before the ring is written again.
-		t.log.Error("record delivered pod log lines", "err", err)
+	commit()
+	if err := t.ring.sync(); err != nil {
+		t.log.Error("persist delivered pod log lines", "err", err)
 	}
 	t.records.Add(uint64(len(t.batch)))
 	t.batches.Add(1)

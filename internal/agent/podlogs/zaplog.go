@@ -9,9 +9,10 @@ import (
 )
 
 // newZapLogger routes the fileconsumer's zap logging into slog so the agent
-// has a single log stream.
+// has a single log stream. Its fields go into a group so they cannot clash
+// with the agent's own attributes.
 func newZapLogger(l *slog.Logger) *zap.Logger {
-	return zap.New(&slogCore{h: l.Handler()})
+	return zap.New(&slogCore{h: l.Handler().WithGroup("fileconsumer")})
 }
 
 type slogCore struct {

@@ -76,7 +76,9 @@ type Config struct {
 	Endpoint string
 	// Token is sent as "Authorization: Bearer <token>".
 	Token string
-	// Dir holds the buffered batches. Required.
+	// Dir holds the buffered batches. Required. Batches the server rejects
+	// as malformed are moved to Dir/rejected and left for an operator; they
+	// do not count against MaxBytes.
 	Dir string
 	// MaxBytes bounds the buffered payload bytes.
 	MaxBytes int64
@@ -119,6 +121,8 @@ type Shipper struct {
 	nextSeq uint64
 	space   chan struct{} // closed and replaced when bytes are freed
 	wake    chan struct{} // buffered: a batch was added
+
+	running atomic.Bool
 
 	sent, sentBytes, retries, rejected atomic.Uint64
 }
@@ -169,7 +173,7 @@ func New(cfg Config, logger *slog.Logger) (*Shipper, error) {
 	}
 	s := &Shipper{
 		cfg:    cfg,
-		log:    logger.With("component", "shipper"),
+		log:    logger,
 		client: client,
 		enq:    make(chan struct{}, 1),
 		space:  make(chan struct{}),
@@ -254,6 +258,17 @@ func parseName(name string) (entry, bool) {
 // empty, so it cannot block forever. An error means the payload was not
 // stored.
 func (s *Shipper) Enqueue(ctx context.Context, signal Signal, payload []byte) error {
+	return s.EnqueueCommit(ctx, signal, payload, nil)
+}
+
+// EnqueueCommit is Enqueue that also calls committed (when non-nil) at the
+// moment the batch becomes part of the queue: right after its file is
+// renamed into place and before the directory fsync. A caller that records
+// "enqueued" in a store of its own does it there, so a process crash can
+// only fall between two adjacent syscalls rather than around an fsync.
+// Once committed has been called, EnqueueCommit returns nil. committed runs
+// on the caller's goroutine and must not call back into the Shipper.
+func (s *Shipper) EnqueueCommit(ctx context.Context, signal Signal, payload []byte, committed func()) error {
 	if signal != Logs && signal != Metrics {
 		return fmt.Errorf("enqueue: unknown signal %d", signal)
 	}
@@ -268,7 +283,7 @@ func (s *Shipper) Enqueue(ctx context.Context, signal Signal, payload []byte) er
 	for {
 		s.mu.Lock()
 		if s.bytes+size <= s.cfg.MaxBytes || len(s.queue) == 0 {
-			break // still locked
+			break // leaves the loop holding s.mu
 		}
 		space := s.space
 		s.mu.Unlock()
@@ -284,7 +299,7 @@ func (s *Shipper) Enqueue(ctx context.Context, signal Signal, payload []byte) er
 	s.bytes += size
 	s.mu.Unlock()
 
-	if err := s.writeBatch(e, payload); err != nil {
+	if err := s.writeBatch(e, payload, committed); err != nil {
 		s.mu.Lock()
 		s.bytes -= size
 		s.mu.Unlock()
@@ -302,8 +317,9 @@ func (s *Shipper) Enqueue(ctx context.Context, signal Signal, payload []byte) er
 }
 
 // writeBatch writes tmp, fsyncs, renames into place and fsyncs the dir, so a
-// batch file either exists whole or not at all.
-func (s *Shipper) writeBatch(e entry, payload []byte) error {
+// batch file either exists whole or not at all. The rename is the commit
+// point: after it the batch is queued whatever happens next.
+func (s *Shipper) writeBatch(e entry, payload []byte, committed func()) error {
 	tmp, err := os.CreateTemp(s.cfg.Dir, ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("create batch file: %w", err)
@@ -328,7 +344,15 @@ func (s *Shipper) writeBatch(e entry, payload []byte) error {
 		_ = os.Remove(tmpName)
 		return fmt.Errorf("rename batch: %w", err)
 	}
-	return syncDir(s.cfg.Dir)
+	if committed != nil {
+		committed()
+	}
+	// Returning an error now would make the caller enqueue the batch a
+	// second time; the file is in place and is indexed either way.
+	if err := syncDir(s.cfg.Dir); err != nil {
+		s.log.Error("fsync buffer dir after enqueue", "file", e.name(), "err", err)
+	}
+	return nil
 }
 
 func syncDir(dir string) error {
@@ -361,6 +385,11 @@ func (s *Shipper) Run(ctx context.Context) error {
 	if s.cfg.Endpoint == "" {
 		return errors.New("shipper: endpoint is required to send")
 	}
+	// Two senders would send the head batch twice.
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("shipper: Run is already running")
+	}
+	defer s.running.Store(false)
 	backoff := s.cfg.MinBackoff
 	for {
 		s.mu.Lock()

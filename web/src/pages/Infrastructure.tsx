@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { errText, isAbort, listNodes, promByLabel, type Node } from '../api';
 import { Empty, ErrorBox, Link, PageHeader, Pct } from '../components/ui';
-import { fmtAgo, fmtBytes, fmtDateTime } from '../format';
+import { fmtAgo, fmtBytes, fmtCores, fmtDateTime } from '../format';
 import { navigate } from '../router';
 import { useInterval, useTick } from '../time';
 
@@ -69,12 +69,14 @@ export function InfrastructurePage() {
       Object.entries(n.labels ?? {}).some(([k, v]) => `${k}=${v}`.toLowerCase().includes(f)),
   );
   const ready = (nodes ?? []).filter((n) => n.ready).length;
+  // Readiness comes from Kubernetes; agent-only nodes have none.
+  const known = (nodes ?? []).some((n) => n.ready !== undefined);
 
   return (
     <div class="page">
       <PageHeader
         title="Infrastructure"
-        subtitle={nodes ? `${nodes.length} node${nodes.length === 1 ? '' : 's'} · ${ready} ready` : 'Nodes'}
+        subtitle={nodes ? `${nodes.length} node${nodes.length === 1 ? '' : 's'}${known ? ` · ${ready} ready` : ''}` : 'Nodes'}
       >
         <input
           class="input input-search"
@@ -131,7 +133,7 @@ export function InfrastructurePage() {
                     <td>
                       <Sources source={n.source} />
                     </td>
-                    <td class="num">{n.cpuCores ?? '—'}</td>
+                    <td class="num">{fmtCores(n.cpuCores)}</td>
                     <td class="col-pct">
                       <Pct value={cpu.get(n.name)} />
                     </td>

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, errText, getNode, isAbort, type Node } from '../api';
 import { Chart, type ChartQuery } from '../components/Chart';
 import { ErrorBox, Link, PageHeader, RangePicker, RefreshPicker } from '../components/ui';
-import { fmtAgo, fmtBytes, fmtDateTime } from '../format';
+import { fmtAgo, fmtBytes, fmtCores, fmtDateTime } from '../format';
 import { navigate } from '../router';
 import { nowSec, rangeByKey, REFRESH_OPTIONS, useInterval, useTick } from '../time';
 import { ReadyBadge, Sources } from './Infrastructure';
@@ -156,12 +156,18 @@ export function NodeDetailPage(props: { name: string; query: URLSearchParams }) 
             </div>
             <div>
               <dt>CPU cores</dt>
-              <dd>{node.cpuCores ?? '—'}</dd>
+              <dd>{fmtCores(node.cpuCores)}</dd>
             </div>
             <div>
               <dt>Memory</dt>
               <dd>{node.memoryBytes ? fmtBytes(node.memoryBytes) : '—'}</dd>
             </div>
+            {node.zone && (
+              <div>
+                <dt>Zone</dt>
+                <dd>{node.zone}</dd>
+              </div>
+            )}
             <div>
               <dt>Last seen</dt>
               <dd title={fmtDateTime(node.lastSeen)}>{fmtAgo(node.lastSeen)}</dd>

@@ -44,6 +44,7 @@ export function OverviewPage() {
   const n = nodes.value;
   const ready = n?.filter((x) => x.ready).length ?? 0;
   const notReady = n?.filter((x) => x.ready === false).length ?? 0;
+  const known = n?.some((x) => x.ready !== undefined) ?? false;
   const noNodes = n !== undefined && n.length === 0;
 
   return (
@@ -60,10 +61,16 @@ export function OverviewPage() {
             {n === undefined ? (
               '\u00a0'
             ) : (
-              <>
-                <span class="ok-text">{ready} ready</span>
-                {notReady > 0 && <span class="crit-text"> · {notReady} not ready</span>}
-              </>
+              known ? (
+                <>
+                  <span class="ok-text">{ready} ready</span>
+                  {notReady > 0 && <span class="crit-text"> · {notReady} not ready</span>}
+                </>
+              ) : n.length ? (
+                'readiness needs the Kubernetes API'
+              ) : (
+                'none reporting yet'
+              )
             )}
           </div>
         </Link>

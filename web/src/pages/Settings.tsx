@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { createToken, deleteToken, errText, listTokens, type NewToken, type Session, type Token } from '../api';
 import { ErrorBox, PageHeader } from '../components/ui';
-import { fmtDateTime } from '../format';
+import { fmtDateTime, realTime } from '../format';
 
 export function SettingsPage(props: { session: Session }) {
   const [tokens, setTokens] = useState<Token[] | null>(null);
@@ -67,7 +67,7 @@ export function SettingsPage(props: { session: Session }) {
   };
 
   // Columns the server fills in; hidden rather than shown empty.
-  const showCreated = !!tokens?.some((t) => t.createdAt || t.created);
+  const showCreated = !!tokens?.some((t) => realTime(t.createdAt ?? t.created));
   const showUsed = !!tokens?.some((t) => 'lastUsedAt' in t || 'lastUsed' in t);
 
   return (
@@ -136,9 +136,9 @@ export function SettingsPage(props: { session: Session }) {
                   <td class="name">{t.name}</td>
                   <td>{t.kind ? <span class="chip">{t.kind}</span> : <span class="muted">—</span>}</td>
                   <td class="mono muted">{t.id}</td>
-                  {showCreated && <td>{fmtDateTime(t.createdAt ?? t.created)}</td>}
+                  {showCreated && <td>{fmtDateTime(realTime(t.createdAt ?? t.created))}</td>}
                   {showUsed && (
-                    <td>{t.lastUsedAt ?? t.lastUsed ? fmtDateTime(t.lastUsedAt ?? t.lastUsed) : <span class="muted">never</span>}</td>
+                    <td>{realTime(t.lastUsedAt ?? t.lastUsed) ? fmtDateTime(t.lastUsedAt ?? t.lastUsed) : <span class="muted">never</span>}</td>
                   )}
                   <td class="actions">
                     <button type="button" class="btn btn-small btn-danger" onClick={() => remove(t)}>
