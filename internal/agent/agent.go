@@ -166,4 +166,3 @@ func (p podMeta) Lookup(uid string) (podlogs.Meta, bool) {
 	}
 	return podlogs.Meta{Labels: pod.Labels, Workload: pod.Workload, Node: pod.Node}, true
 }
-
