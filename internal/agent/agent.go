@@ -102,9 +102,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	tailer, err := podlogs.New(podlogs.Config{
 		Root: cfg.PodLogsRoot, StateDir: filepath.Join(cfg.StateDir, "podlogs"), NodeName: cfg.NodeName, Enricher: enricher,
-	}, func(ctx context.Context, payload []byte) error {
-		return ship.Enqueue(ctx, shipper.Logs, payload)
-	}, log.With("component", "podlogs"))
+		// The tailer records a batch's line ids the moment the shipper has
+		// committed it, so a crash cannot re-send a batch it already queued.
+		CommitSink: func(ctx context.Context, payload []byte, committed func()) error {
+			return ship.EnqueueCommit(ctx, shipper.Logs, payload, committed)
+		},
+	}, nil, log.With("component", "podlogs"))
 	if err != nil {
 		return err
 	}
