@@ -90,14 +90,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err
 		}
 		enricher = podMeta{inv}
+		// Wait (bounded) for the pod cache before tailing, so the first lines
+		// already carry their pod's labels and workload.
 		kctx, kcancel := context.WithCancel(ctx)
-		g.Add(func() error {
-			if err := inv.Start(kctx); err != nil && kctx.Err() == nil {
-				log.Error("kubernetes metadata unavailable", "err", err)
-			}
-			<-kctx.Done()
-			return nil
-		}, func(error) { kcancel(); inv.Shutdown() })
+		inv.Start(kctx)
+		syncCtx, syncCancel := context.WithTimeout(kctx, 30*time.Second)
+		if err := inv.WaitSynced(syncCtx); err != nil {
+			log.Warn("kubernetes metadata not synced yet; continuing", "err", err)
+		}
+		syncCancel()
+		g.Add(func() error { <-kctx.Done(); return nil }, func(error) { kcancel(); inv.Shutdown() })
 	}
 
 	tailer, err := podlogs.New(podlogs.Config{

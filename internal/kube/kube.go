@@ -88,9 +88,11 @@ func NewInventory(cfg *rest.Config, nodeName string, log *slog.Logger) (*Invento
 
 const uidIndex = "uid"
 
-// Start runs the informers until ctx ends and waits for the first sync.
-func (inv *Inventory) Start(ctx context.Context) error {
-	inv.factory.Start(ctx.Done())
+// Start runs the informers until ctx ends; it does not wait for them.
+func (inv *Inventory) Start(ctx context.Context) { inv.factory.Start(ctx.Done()) }
+
+// WaitSynced waits until the caches hold the first full listing, or ctx ends.
+func (inv *Inventory) WaitSynced(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), inv.synced...) {
 		return fmt.Errorf("kubernetes caches did not sync: %w", ctx.Err())
 	}

@@ -153,8 +153,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	if s.Kube != nil {
+		s.Kube.Start(ctx)
 		go func() {
-			if err := s.Kube.Start(ctx); err != nil {
+			if err := s.Kube.WaitSynced(ctx); err != nil {
 				s.log.Error("kubernetes inventory", "err", err)
 				return
 			}

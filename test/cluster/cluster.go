@@ -192,7 +192,8 @@ func checkInstall(bin string) (share string, err error) {
 // Start builds the configuration of a new cluster in opts.Dir and starts all
 // components, returning once each is healthy, kwok's CRDs and metrics are
 // in place and the default service account exists. ctx bounds start-up only;
-// the processes run until Stop. On error, everything started is stopped.
+// the processes run until Stop. On error, everything started is stopped and
+// the directory is kept for its logs.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	began := time.Now()
 	bin, err := filepath.Abs(opts.binDir())
@@ -232,8 +233,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		c.Dir = d
 	}
 	if err := c.start(ctx, opts, share); err != nil {
+		// Keep the directory: its logs explain the failure.
+		c.removeDir = false
 		_ = c.Stop()
-		return nil, err
+		return nil, fmt.Errorf("start test cluster in %s: %w", c.Dir, err)
 	}
 	c.StartDuration = time.Since(began)
 	c.logf("cluster ready in %s (%s)", c.StartDuration.Round(time.Millisecond), c.Dir)
@@ -265,7 +268,10 @@ func (c *Cluster) start(ctx context.Context, opts Options, share string) error {
 	c.AdminToken = tokens[AdminUser]
 	var tf strings.Builder
 	fmt.Fprintf(&tf, "%s,%s,%s,\"system:masters\"\n", tokens[AdminUser], AdminUser, AdminUser)
-	fmt.Fprintf(&tf, "%s,%s,%s\n", tokens[ControllerManagerUser], ControllerManagerUser, "kube-controller-manager")
+	// The controller manager runs every controller under its own name (no
+	// per-controller service accounts), so it needs more than its bootstrap
+	// role grants.
+	fmt.Fprintf(&tf, "%s,%s,%s,\"system:masters\"\n", tokens[ControllerManagerUser], ControllerManagerUser, "kube-controller-manager")
 	fmt.Fprintf(&tf, "%s,%s,%s\n", tokens[SchedulerUser], SchedulerUser, "kube-scheduler")
 	fmt.Fprintf(&tf, "%s,%s,%s,\"system:masters\"\n", tokens[KwokUser], KwokUser, KwokUser)
 	tokenFile := filepath.Join(pkiDir, "tokens.csv")

@@ -3,12 +3,15 @@ package cluster_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,7 +27,8 @@ func TestClusterRunsWorkloadOnFakeNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	c := cluster.StartForTest(t, cluster.Options{})
+	audit := newAuditSink(t)
+	c := cluster.StartForTest(t, cluster.Options{AuditWebhookURL: audit.URL})
 	t.Logf("cluster started in %s; server %s, kwok port %d", c.StartDuration.Round(time.Millisecond), c.Server, c.KwokPort)
 	pids := c.PIDs()
 	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
@@ -139,6 +143,25 @@ func TestClusterRunsWorkloadOnFakeNode(t *testing.T) {
 		t.Errorf("container_memory_working_set_bytes: got %v", metrics["container_memory_working_set_bytes"])
 	}
 
+	// The audit webhook received the writes, under readable user names.
+	want := map[string]string{
+		"admin/create/deployments":                   "",
+		"system:kube-scheduler/create/pods":          "binding",
+		"kwok/patch/pods":                            "status",
+		"system:kube-controller-manager/create/pods": "",
+	}
+	for {
+		missing := audit.missing(want)
+		if len(missing) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("audit events missing: %v; seen: %v", missing, audit.seen())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+
 	began = time.Now()
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
@@ -159,6 +182,75 @@ func TestStartWithoutBinariesFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "make cluster-build") {
 		t.Fatalf("Start with an empty bin dir: err = %v, want one that names make cluster-build", err)
 	}
+}
+
+// auditSink is an audit webhook receiver that records
+// "user/verb/resource" -> subresources seen.
+type auditSink struct {
+	*httptest.Server
+	mu     sync.Mutex
+	events map[string]map[string]bool
+}
+
+func newAuditSink(t *testing.T) *auditSink {
+	a := &auditSink{events: map[string]map[string]bool{}}
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The fields of an audit.k8s.io/v1 EventList this test reads.
+		var list struct {
+			Items []struct {
+				Verb string `json:"verb"`
+				User struct {
+					Username string `json:"username"`
+				} `json:"user"`
+				ObjectRef *struct {
+					Resource    string `json:"resource"`
+					Subresource string `json:"subresource"`
+				} `json:"objectRef"`
+			} `json:"items"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&list); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for _, e := range list.Items {
+			if e.ObjectRef == nil {
+				continue
+			}
+			k := e.User.Username + "/" + e.Verb + "/" + e.ObjectRef.Resource
+			if a.events[k] == nil {
+				a.events[k] = map[string]bool{}
+			}
+			a.events[k][e.ObjectRef.Subresource] = true
+		}
+	}))
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *auditSink) missing(want map[string]string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var m []string
+	for k, sub := range want {
+		if !a.events[k][sub] {
+			m = append(m, k+"/"+sub)
+		}
+	}
+	return m
+}
+
+func (a *auditSink) seen() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var s []string
+	for k, subs := range a.events {
+		for sub := range subs {
+			s = append(s, k+"/"+sub)
+		}
+	}
+	return s
 }
 
 func uidsHavePod(pods []corev1.Pod, labels map[string]string) bool {

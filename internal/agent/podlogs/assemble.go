@@ -3,6 +3,8 @@ package podlogs
 import (
 	"sort"
 	"time"
+
+	"vigil/internal/agent/podlogs/tailbase"
 )
 
 // record is one log record ready to be encoded.
@@ -150,7 +152,7 @@ func (a *assembler) addLine(fs *fileState, path string, ref podRef, raw []byte, 
 	// Cut oversized messages into bounded records instead of dropping the
 	// rest: every byte the runtime wrote reaches the server.
 	for len(p.Msg)+len(msg) > a.maxMsg {
-		n := cutPoint(msg, a.maxMsg-len(p.Msg))
+		n := tailbase.CutPoint(msg, a.maxMsg-len(p.Msg))
 		p.Msg = append(p.Msg, msg[:n]...)
 		msg = msg[n:]
 		a.release(p.IDs)
@@ -179,7 +181,7 @@ func (a *assembler) addLine(fs *fileState, path string, ref podRef, raw []byte, 
 
 func (a *assembler) emitMalformed(path string, ref podRef, raw []byte, id uint64, now time.Time, out func(record)) {
 	for len(raw) > a.maxMsg {
-		n := cutPoint(raw, a.maxMsg)
+		n := tailbase.CutPoint(raw, a.maxMsg)
 		out(record{ref: ref, path: path, observed: now, body: raw[:n:n], malformed: true, truncated: true})
 		raw = raw[n:]
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"vigil/internal/agent/podlogs/tailbase"
 )
 
 func TestParseCRI(t *testing.T) {
@@ -219,10 +221,10 @@ func TestAssemblerMalformedAndInvalidUTF8(t *testing.T) {
 	if !recs[0].malformed || string(recs[0].body) != "not a cri line \xff\xfe" || !recs[0].time.IsZero() {
 		t.Fatalf("malformed record %+v", recs[0])
 	}
-	if got := validText(recs[0].body); got != "not a cri line \uFFFD" || !utf8.ValidString(got) {
+	if got := tailbase.ValidText(recs[0].body); got != "not a cri line \uFFFD" || !utf8.ValidString(got) {
 		t.Fatalf("sanitized %q", got)
 	}
-	if got := validText(recs[1].body); got != "bad \uFFFD( utf8" {
+	if got := tailbase.ValidText(recs[1].body); got != "bad \uFFFD( utf8" {
 		t.Fatalf("sanitized %q", got)
 	}
 	if !recs[2].malformed || len(recs[2].body) != 0 {
@@ -343,7 +345,7 @@ func FuzzParseCRI(f *testing.F) {
 			if len(r.body) > maxMsg {
 				t.Fatalf("record of %d bytes", len(r.body))
 			}
-			if s := validText(r.body); !utf8.ValidString(s) {
+			if s := tailbase.ValidText(r.body); !utf8.ValidString(s) {
 				t.Fatalf("invalid UTF-8 after sanitizing: %q", s)
 			}
 			got += len(r.body)

@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"vigil/internal/agent/podlogs/tailbase"
 )
 
 // Attribute keys. The k8s.* resource keys follow the OpenTelemetry semantic
@@ -68,7 +70,7 @@ func buildLogs(recs []record, node string, enricher Enricher) plog.Logs {
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(r.time))
 		}
 		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(r.observed))
-		lr.Body().SetStr(validText(r.body))
+		lr.Body().SetStr(tailbase.ValidText(r.body))
 		a := lr.Attributes()
 		if r.stream != "" {
 			a.PutStr(AttrIOStream, r.stream)

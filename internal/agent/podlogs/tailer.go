@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,6 +22,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"vigil/internal/agent/podlogs/tailbase"
 )
 
 // Defaults for Config fields left zero.
@@ -178,11 +179,12 @@ type Tailer struct {
 	sink CommitSink
 	log  *slog.Logger
 
-	mgr   *fileconsumer.Manager
-	store *fileStore
+	mgr     *fileconsumer.Manager
+	store   *tailbase.Store[assemblerState]
+	deliver *tailbase.Deliverer
 
 	mu         sync.Mutex
-	ring       *idRing
+	ring       *tailbase.Ring
 	asm        *assembler
 	batch      []record
 	batchIDs   map[uint64]int
@@ -195,7 +197,7 @@ type Tailer struct {
 
 	running atomic.Bool
 
-	lines, dups, records, batches, sinkErrs atomic.Uint64
+	lines, dups, records, batches atomic.Uint64
 }
 
 // New prepares a Tailer. It loads the state from cfg.StateDir but reads no
@@ -234,16 +236,17 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Tailer, error) {
 	bg := context.Background()
 	t.flushCtx.Store(&bg)
 
-	t.store, err = openFileStore(filepath.Join(cfg.StateDir, stateFileName), logger)
+	t.store, err = tailbase.OpenStore[assemblerState](filepath.Join(cfg.StateDir, stateFileName), "partials", logger)
 	if err != nil {
 		return nil, err
 	}
-	t.ring, err = openRing(filepath.Join(cfg.StateDir, ringFileName), cfg.DedupCapacity)
+	t.ring, err = tailbase.OpenRing(filepath.Join(cfg.StateDir, ringFileName), cfg.DedupCapacity)
 	if err != nil {
 		return nil, err
 	}
-	t.asm.restore(t.store.loadedPartials(), t.ring.contains, time.Now())
-	t.store.prepare = t.prepareCheckpoint
+	t.deliver = &tailbase.Deliverer{Sink: tailbase.CommitSink(commitSink), Ring: t.ring, Log: logger}
+	t.asm.restore(t.store.Loaded(), t.ring.Contains, time.Now())
+	t.store.Prepare = t.prepareCheckpoint
 
 	fc := fileconsumer.NewConfig()
 	fc.Include = []string{filepath.Join(cfg.Root, "*", "*", "*.log*")}
@@ -267,13 +270,13 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Tailer, error) {
 	fc.Resolver = attrs.Resolver{IncludeFilePath: true}
 
 	set := component.TelemetrySettings{
-		Logger:         newZapLogger(logger),
+		Logger:         tailbase.NewZapLogger(logger),
 		TracerProvider: tracenoop.NewTracerProvider(),
 		MeterProvider:  metricnoop.NewMeterProvider(),
 	}
 	t.mgr, err = fc.Build(set, t.emit, fileconsumer.WithSplitFunc(splitLines))
 	if err != nil {
-		_ = t.ring.close()
+		_ = t.ring.Close()
 		return nil, fmt.Errorf("build fileconsumer: %w", err)
 	}
 	return t, nil
@@ -298,7 +301,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 	}
 	defer func() {
 		t.mu.Lock()
-		_ = t.ring.close()
+		_ = t.ring.Close()
 		t.mu.Unlock()
 	}()
 
@@ -326,7 +329,7 @@ func (t *Tailer) Run(ctx context.Context) error {
 	if err := t.mgr.Stop(); err != nil {
 		return fmt.Errorf("stop fileconsumer: %w", err)
 	}
-	if err := t.store.err(); err != nil {
+	if err := t.store.Err(); err != nil {
 		return fmt.Errorf("final checkpoint: %w", err)
 	}
 	t.log.Info("pod log tailing stopped")
@@ -340,7 +343,7 @@ func (t *Tailer) Stats() Stats {
 		Duplicates: t.dups.Load(),
 		Records:    t.records.Load(),
 		Batches:    t.batches.Load(),
-		SinkErrors: t.sinkErrs.Load(),
+		SinkErrors: t.deliver.SinkErrors(),
 	}
 }
 
@@ -427,7 +430,7 @@ func (t *Tailer) emit(ctx context.Context, tokens [][]byte, attributes map[strin
 // seenLocked reports whether a line was already consumed: delivered, waiting
 // in the batch, or held in a partial message.
 func (t *Tailer) seenLocked(id uint64) bool {
-	return t.ring.contains(id) || t.batchIDs[id] > 0 || t.asm.isPending(id)
+	return t.ring.Contains(id) || t.batchIDs[id] > 0 || t.asm.isPending(id)
 }
 
 func (t *Tailer) appendLocked(r record) {
@@ -459,43 +462,8 @@ func (t *Tailer) flushLocked(ctx context.Context) error {
 	for _, r := range t.batch {
 		ids = append(ids, r.ids...)
 	}
-	recorded := false
-	commit := func() {
-		if recorded {
-			return
-		}
-		recorded = true
-		if err := t.ring.record(ids); err != nil {
-			// The batch is accepted regardless; this only widens the
-			// duplicate window until the ring is rewritten.
-			t.log.Error("record delivered pod log lines", "err", err)
-		}
-	}
-	backoff := 100 * time.Millisecond
-	for {
-		err = t.sink(ctx, payload, commit)
-		if err == nil || recorded {
-			break
-		}
-		t.sinkErrs.Add(1)
-		if ctx.Err() != nil {
-			return fmt.Errorf("hand batch to sink: %w", err)
-		}
-		t.log.Warn("sink refused pod log batch, retrying", "err", err, "retry_in", backoff)
-		wait := backoff/2 + rand.N(backoff/2+1)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("hand batch to sink: %w", ctx.Err())
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, 10*time.Second)
-	}
-	if err != nil {
-		t.log.Error("sink failed after accepting a pod log batch", "err", err)
-	}
-	commit()
-	if err := t.ring.sync(); err != nil {
-		t.log.Error("persist delivered pod log lines", "err", err)
+	if err := t.deliver.Deliver(ctx, payload, ids); err != nil {
+		return err
 	}
 	t.records.Add(uint64(len(t.batch)))
 	t.batches.Add(1)

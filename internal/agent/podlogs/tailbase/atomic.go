@@ -1,4 +1,4 @@
-package podlogs
+package tailbase
 
 import (
 	"fmt"
@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 )
 
-// writeFileAtomic replaces path with data so that after a crash the file
+// WriteFileAtomic replaces path with data so that after a crash the file
 // holds either the old or the new content, never a mix: write a temporary
 // file in the same directory, fsync it, rename it over path, fsync the
 // directory so the rename itself is durable.
-func writeFileAtomic(path string, data []byte) error {
+func WriteFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

@@ -1,4 +1,4 @@
-package podlogs
+package tailbase
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// newZapLogger routes the fileconsumer's zap logging into slog so the agent
+// NewZapLogger routes the fileconsumer's zap logging into slog so the agent
 // has a single log stream. Its fields go into a group so they cannot clash
 // with the agent's own attributes.
-func newZapLogger(l *slog.Logger) *zap.Logger {
+func NewZapLogger(l *slog.Logger) *zap.Logger {
 	return zap.New(&slogCore{h: l.Handler().WithGroup("fileconsumer")})
 }
 
@@ -41,15 +41,27 @@ func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
 	return &slogCore{h: c.h.WithAttrs(fieldsToAttrs(fields))}
 }
 
+// unreadableMsg is what the fileconsumer logs, once per path and start, when
+// it may not open a matched file. That file is skipped and every other one
+// keeps flowing, so it is a warning rather than an error.
+const unreadableMsg = "Failed to open file - unreadable"
+
+func entryLevel(e zapcore.Entry) slog.Level {
+	if e.Message == unreadableMsg && e.Level >= zapcore.WarnLevel {
+		return slog.LevelWarn
+	}
+	return zapToSlog(e.Level)
+}
+
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if c.Enabled(e.Level) {
+	if c.h.Enabled(context.Background(), entryLevel(e)) {
 		return ce.AddCore(e, c)
 	}
 	return ce
 }
 
 func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
-	r := slog.NewRecord(e.Time, zapToSlog(e.Level), e.Message, 0)
+	r := slog.NewRecord(e.Time, entryLevel(e), e.Message, 0)
 	r.AddAttrs(fieldsToAttrs(fields)...)
 	return c.h.Handle(context.Background(), r)
 }
