@@ -130,17 +130,26 @@ func (s *Server) Get(ctx context.Context, path string, params url.Values) ([]byt
 	return b, nil
 }
 
-// Post sends an ingestion request with the API token.
-func (s *Server) Post(ctx context.Context, hc *http.Client, path, contentType string, body []byte) error {
+// StatusError is a non-2xx answer.
+type StatusError struct {
+	Path string
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("POST %s: %d %s", e.Path, e.Code, e.Body) }
+
+// Post sends an ingestion request with the API token; header holds extra
+// header name/value pairs.
+func (s *Server) Post(ctx context.Context, hc *http.Client, path, contentType string, body []byte, header ...string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+s.Token)
 	req.Header.Set("Content-Type", contentType)
-	if contentType == "application/x-protobuf" && path == "/api/v1/write" {
-		req.Header.Set("Content-Encoding", "snappy")
-		req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -149,10 +158,13 @@ func (s *Server) Post(ctx context.Context, hc *http.Client, path, contentType st
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, bytes.TrimSpace(b))
+		return &StatusError{Path: path, Code: resp.StatusCode, Body: string(bytes.TrimSpace(b))}
 	}
 	return nil
 }
+
+// RemoteWriteHeaders are the headers Prometheus sends with remote-write 1.0.
+var RemoteWriteHeaders = []string{"Content-Encoding", "snappy", "X-Prometheus-Remote-Write-Version", "0.1.0"}
 
 // Count returns how many stored log records match a LogsQL filter.
 func (s *Server) Count(ctx context.Context, filter string) (int64, error) {

@@ -126,6 +126,8 @@ type Usage struct {
 	CPU      float64 // user+system CPU seconds so far
 	RSS      int64   // resident bytes now (VmRSS)
 	PeakRSS  int64   // highest resident bytes so far (VmHWM)
+	RSSAnon  int64   // anonymous resident bytes now (heap, stacks)
+	RSSFile  int64   // file-backed resident bytes now (mostly the executable)
 	Threads  int
 	Captured time.Time
 }
@@ -174,6 +176,10 @@ func ReadUsage(pid int) (Usage, error) {
 			u.RSS = n << 10
 		case "VmHWM":
 			u.PeakRSS = n << 10
+		case "RssAnon":
+			u.RSSAnon = n << 10
+		case "RssFile":
+			u.RSSFile = n << 10
 		case "Threads":
 			u.Threads = int(n)
 		}

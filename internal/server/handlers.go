@@ -165,7 +165,7 @@ func (s *Server) nodes(r *http.Request) ([]NodeView, error) {
 		expr string
 		set  func(n *NodeView, v float64)
 	}{
-		{`max by (node) (timestamp(` + agentNodeSeries + `))`, func(n *NodeView, v float64) {
+		{`max by (node) (timestamp(node_memory_MemTotal_bytes))`, func(n *NodeView, v float64) {
 			t := time.UnixMilli(int64(v * 1000)).UTC()
 			n.LastSeen = &t
 		}},

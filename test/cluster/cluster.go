@@ -112,13 +112,12 @@ type Cluster struct {
 	// StartDuration is how long Start took.
 	StartDuration time.Duration
 
-	caPEM      []byte
-	removeDir  bool
-	procs      []*process
-	logf       func(string, ...any)
-	stopOnce   sync.Once
-	stopErr    error
-	restConfig *rest.Config
+	caPEM     []byte
+	removeDir bool
+	procs     []*process
+	logf      func(string, ...any)
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 // DefaultBinDir is where build.sh puts the binaries:
@@ -182,9 +181,12 @@ func checkInstall(bin string) (share string, err error) {
 		}
 	}
 	if len(missing) > 0 {
+		what := missing[0]
+		if len(missing) > 1 {
+			what += fmt.Sprintf(" and %d more", len(missing)-1)
+		}
 		return "", fmt.Errorf("test cluster binaries are missing (%s); run `make cluster-build` "+
-			"(test/cluster/build.sh, about 15 min the first time) or point VIGIL_K8S_BIN at a bin directory built by it",
-			strings.Join(missing, ", "))
+			"(test/cluster/build.sh, 15-25 min the first time) or point VIGIL_K8S_BIN at a bin directory built by it", what)
 	}
 	return share, nil
 }
@@ -613,16 +615,13 @@ func (c *Cluster) LogTails(n int) string {
 
 // RESTConfig returns a client configuration for the admin user.
 func (c *Cluster) RESTConfig() *rest.Config {
-	if c.restConfig == nil {
-		c.restConfig = &rest.Config{
-			Host:            c.Server,
-			BearerToken:     c.AdminToken,
-			TLSClientConfig: rest.TLSClientConfig{CAData: c.caPEM},
-			QPS:             100,
-			Burst:           200,
-		}
+	return &rest.Config{
+		Host:            c.Server,
+		BearerToken:     c.AdminToken,
+		TLSClientConfig: rest.TLSClientConfig{CAData: append([]byte(nil), c.caPEM...)},
+		QPS:             100,
+		Burst:           200,
 	}
-	return rest.CopyConfig(c.restConfig)
 }
 
 // Clientset returns a typed client for the admin user.
