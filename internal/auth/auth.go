@@ -162,6 +162,11 @@ var dummyHash = sync.OnceValue(func() []byte {
 func (s *Service) authenticate(r *http.Request) (Principal, bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		secret, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			// Basic auth with the token as password lets clients that only know
+			// basic auth (older promtool, some Grafana set-ups) use API tokens.
+			_, secret, ok = r.BasicAuth()
+		}
 		if !ok || secret == "" {
 			return Principal{}, false
 		}

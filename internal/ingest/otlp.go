@@ -78,12 +78,14 @@ func (h *Handler) maxBody() int64 {
 
 // readBody reads a possibly gzip-compressed body, enforcing the size limit on
 // both the wire bytes and the decompressed bytes (a small gzip bomb is still a 413).
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// Remote-write's snappy framing is its own and is left to the caller (passSnappy).
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, passSnappy bool) ([]byte, error) {
 	limit := h.maxBody()
 	var rd io.Reader = http.MaxBytesReader(w, r.Body, limit)
-	switch strings.ToLower(r.Header.Get("Content-Encoding")) {
-	case "", "identity":
-	case "gzip":
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); {
+	case enc == "" || enc == "identity":
+	case enc == "snappy" && passSnappy:
+	case enc == "gzip":
 		gz, err := gzip.NewReader(rd)
 		if err != nil {
 			return nil, errorf(http.StatusBadRequest, "bad gzip body: %v", err)
@@ -152,7 +154,7 @@ func (h *Handler) otlpLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := h.readBody(w, r)
+	body, err := h.readBody(w, r, false)
 	if err != nil {
 		return err
 	}
@@ -181,7 +183,7 @@ func (h *Handler) otlpMetrics(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := h.readBody(w, r)
+	body, err := h.readBody(w, r, false)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (h *Handler) remoteWrite(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusUnsupportedMediaType, "only remote-write 1.0 (prometheus.WriteRequest) is accepted, got %q", p)
 		}
 	}
-	compressed, err := h.readBody(w, r)
+	compressed, err := h.readBody(w, r, true)
 	if err != nil {
 		return err
 	}

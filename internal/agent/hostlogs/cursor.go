@@ -2,6 +2,7 @@ package hostlogs
 
 import (
 	"encoding/binary"
+	"log/slog"
 	"os"
 	"sort"
 	"time"
@@ -115,9 +116,14 @@ func lineID(seed uint64, off int64, raw []byte) uint64 {
 // positioned there.
 func (cs *cursors) begin(path string, first int64, now time.Time) *cursor {
 	if c := cs.files[path]; c != nil {
+		prevEnd := c.End.Off
 		if c.at(first) {
+			if prevEnd != first {
+				slog.Warn("DEBUG prev match", "path", path, "first", first, "end", prevEnd)
+			}
 			return c
 		}
+		slog.Warn("DEBUG orphan", "path", path, "first", first, "end", c.End.Off, "prev", c.Prev.Off)
 		// Another file took this path: the old one was renamed or copied
 		// away. Park its cursor until its rotated name claims it.
 		delete(cs.files, path)
@@ -129,12 +135,14 @@ func (cs *cursors) begin(path string, first int64, now time.Time) *cursor {
 	case first == 0:
 		// New files are always read from their start.
 		cs.newGen = true
-		c = &cursor{Seed: hashSeed("gen", path, 0)}
+		slog.Warn("DEBUG new gen", "path", path, "epoch", cs.epoch+1)
+		c = &cursor{Seed: hashSeed("gen", path, cs.epoch+1)}
 	default:
 		if c = cs.adopt(path, first); c == nil {
 			// A position no cursor knows: a file first seen with the
 			// initial backlog skipped, or one whose cursor was pruned.
 			c = &cursor{Seed: hashSeed("resume", path, uint64(first)), End: position{Off: first}}
+			slog.Warn("DEBUG resume", "path", path, "first", first)
 		}
 	}
 	c.Path = path

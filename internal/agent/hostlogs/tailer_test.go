@@ -119,10 +119,17 @@ type gotRecord struct {
 
 func decodePayload(t testing.TB, payload []byte) []gotRecord {
 	t.Helper()
+	recs, err := decodeRecords(payload)
+	if err != nil {
+		t.Error(err)
+	}
+	return recs
+}
+
+func decodeRecords(payload []byte) ([]gotRecord, error) {
 	req := plogotlp.NewExportRequest()
 	if err := req.UnmarshalProto(payload); err != nil {
-		t.Errorf("payload is not an OTLP logs export request: %v", err)
-		return nil
+		return nil, fmt.Errorf("payload is not an OTLP logs export request: %w", err)
 	}
 	var out []gotRecord
 	rls := req.Logs().ResourceLogs()
@@ -144,7 +151,7 @@ func decodePayload(t testing.TB, payload []byte) []gotRecord {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // memSink decodes payloads as the server would and commits them; it can
