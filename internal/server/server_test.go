@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -421,5 +422,44 @@ func TestMetricsIngestAndPrometheusAPI(t *testing.T) {
 	code, b := ts.do(t, "GET", "/api/nodes", ts.apiToken, "", nil)
 	if code != 200 || !strings.Contains(string(b), `"name":"node-a"`) {
 		t.Errorf("nodes = %d %s", code, b)
+	}
+}
+
+func TestLiveTailStreamsNewLines(t *testing.T) {
+	ts := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.url+"/select/logsql/tail?query="+url.QueryEscape(`namespace:="live"`), nil)
+	req.Header.Set("Authorization", "Bearer "+ts.apiToken)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("tail = %s %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	// Lines from another namespace must not appear; these must, once each.
+	ts.do(t, "POST", "/v1/logs", ts.agentToken, "application/x-protobuf", protoLogs(t, logsPayload("other", "x", "c", "not for this tail")))
+	ts.do(t, "POST", "/v1/logs", ts.agentToken, "application/x-protobuf", protoLogs(t, logsPayload("live", "p", "c", "tail one", "tail two")))
+	got := map[string]int{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && len(got) < 2 {
+		line, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var row map[string]string
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("bad event %q", line)
+		}
+		if row["namespace"] != "live" {
+			t.Errorf("foreign row in tail: %v", row)
+		}
+		got[row["_msg"]]++
+	}
+	if got["tail one"] != 1 || got["tail two"] != 1 {
+		t.Errorf("tail got %v", got)
 	}
 }
