@@ -78,6 +78,7 @@ func addServerFlags(fs *pflag.FlagSet, c *server.Config) {
 	fs.Int64Var(&c.MetricsMaxBytes, "metrics-max-bytes", 0, "delete the oldest metric blocks beyond this size (0 = no limit)")
 	fs.DurationVar(&c.LogsRetention, "logs-retention", 7*24*time.Hour, "delete logs older than this (whole days, at least 24h)")
 	fs.Int64Var(&c.LogsMaxDiskBytes, "logs-max-disk-bytes", 0, "delete the oldest log days beyond this size (0 = no limit)")
+	fs.Int64Var(&c.LogsMinFreeDisk, "logs-min-free-disk-bytes", 256<<20, "refuse log writes (senders retry) while free disk is below this")
 	fs.Int64Var(&c.LogsMemoryBytes, "logs-memory-bytes", 512<<20, "memory the log engine's caches may use")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 16<<20, "largest accepted ingestion request body (decompressed)")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", 2*time.Minute, "PromQL query timeout")

@@ -38,6 +38,7 @@ type Config struct {
 	LogsRetention    time.Duration
 	LogsMaxDiskBytes int64
 	LogsMemoryBytes  int64
+	LogsMinFreeDisk  int64
 	MaxBodyBytes     int64
 	QueryTimeout     time.Duration
 	QueryMaxSamples  int
@@ -98,7 +99,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	if s.Logs, err = logs.OpenEmbedded(logs.Options{
 		Dir: filepath.Join(cfg.DataDir, "logs"), Retention: cfg.LogsRetention,
-		MaxDiskBytes: cfg.LogsMaxDiskBytes, MemoryAllowedBytes: cfg.LogsMemoryBytes, Logger: log,
+		MaxDiskBytes: cfg.LogsMaxDiskBytes, MinFreeDiskBytes: cfg.LogsMinFreeDisk, MemoryAllowedBytes: cfg.LogsMemoryBytes, Logger: log,
 	}); err != nil {
 		return nil, err
 	}

@@ -5,14 +5,24 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -462,4 +472,69 @@ func TestLiveTailStreamsNewLines(t *testing.T) {
 	if got["tail one"] != 1 || got["tail two"] != 1 {
 		t.Errorf("tail got %v", got)
 	}
+}
+
+// A full disk makes ingestion fail with a retryable 503 (the agent keeps its
+// buffer), never a silent 200 that drops the lines.
+func TestFullDiskRefusesLogsRetryably(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.LogsMinFreeDisk = 1 << 62 })
+	code, body := ts.do(t, "POST", "/v1/logs", ts.agentToken, "application/x-protobuf", protoLogs(t, logsPayload("ns", "p", "c", "line")))
+	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), "free disk") {
+		t.Errorf("full disk ingest = %d %s, want 503 with a clear message", code, body)
+	}
+}
+
+func TestServesTLSWhenGivenACert(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSignedCert(t, dir)
+	ts := startServer(t, func(c *Config) { c.TLSCert, c.TLSKey = certFile, keyFile })
+	httpsURL := strings.Replace(ts.url, "http://", "https://", 1)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(httpsURL + "/healthz")
+	if err != nil {
+		t.Fatalf("https: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("https healthz = %d", resp.StatusCode)
+	}
+	// Login over TLS sets a Secure cookie.
+	resp, err = c.Post(httpsURL+"/api/auth/login", "application/json", strings.NewReader(`{"username":"admin","password":"s3cret-pass"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(resp.Cookies()) == 0 || !resp.Cookies()[0].Secure {
+		t.Errorf("session cookie over TLS not Secure: %v", resp.Cookies())
+	}
+	if resp, err := http.Get(ts.url + "/healthz"); err == nil && resp.StatusCode == 200 {
+		t.Error("plain HTTP served on the TLS port")
+	}
+}
+
+func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "vigil-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }

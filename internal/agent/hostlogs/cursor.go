@@ -77,6 +77,7 @@ type cursors struct {
 
 func newCursors(st cursorState) *cursors {
 	cs := &cursors{files: make(map[string]*cursor), epoch: st.Epoch}
+	slog.Warn("DEBUG load", "pid", os.Getpid(), "epoch", st.Epoch, "files", len(st.Files), "orphans", len(st.Orphans))
 	for _, c := range st.Files {
 		if c != nil {
 			cs.files[c.Path] = c
@@ -135,7 +136,7 @@ func (cs *cursors) begin(path string, first int64, now time.Time) *cursor {
 	case first == 0:
 		// New files are always read from their start.
 		cs.newGen = true
-		slog.Warn("DEBUG new gen", "path", path, "epoch", cs.epoch+1)
+		slog.Warn("DEBUG new gen", "pid", os.Getpid(), "path", path, "epoch", cs.epoch+1)
 		c = &cursor{Seed: hashSeed("gen", path, cs.epoch+1)}
 	default:
 		if c = cs.adopt(path, first); c == nil {
@@ -218,6 +219,9 @@ func (cs *cursors) snapshot(now time.Time) cursorState {
 	sort.Strings(paths)
 	for _, p := range paths {
 		st.Files = append(st.Files, cs.files[p].clone())
+	}
+	if cs.epoch < 3 {
+		slog.Warn("DEBUG snapshot", "pid", os.Getpid(), "epoch", st.Epoch, "files", len(st.Files))
 	}
 	return st
 }

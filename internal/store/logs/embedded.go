@@ -23,6 +23,9 @@ type Options struct {
 	Retention time.Duration // at least 24h: the engine drops whole days
 	// MaxDiskBytes drops the oldest days when logs use more than this; 0 = no cap.
 	MaxDiskBytes int64
+	// MinFreeDiskBytes: below this much free disk the store refuses writes
+	// (senders get a retryable error and keep their data) instead of filling the disk.
+	MinFreeDiskBytes int64
 	// MemoryAllowedBytes caps the engine's caches (it would take 60% of RAM otherwise).
 	MemoryAllowedBytes int64
 	Logger             *slog.Logger
@@ -84,6 +87,7 @@ func OpenEmbedded(opts Options) (e *Embedded, err error) {
 		MaxDiskSpaceUsageBytes: opts.MaxDiskBytes,
 		FlushInterval:          time.Second,
 		FutureRetention:        24 * time.Hour,
+		MinFreeDiskSpaceBytes:  opts.MinFreeDiskBytes,
 	})
 	return &Embedded{s: s, log: opts.Logger}, nil
 }
@@ -112,6 +116,9 @@ func (e *Embedded) Write(ctx context.Context, records []Record) (err error) {
 		return nil
 	}
 	defer contain(&err, "write logs")
+	if e.s.IsReadOnly() {
+		return ErrDiskFull
+	}
 	lr := logstorage.GetLogRows(nil, nil, nil, nil, "")
 	defer logstorage.PutLogRows(lr)
 	fields := make([]logstorage.Field, 0, 16)

@@ -5,6 +5,7 @@ package logs
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -66,6 +67,9 @@ type Store interface {
 	StatsQueryRange(ctx context.Context, query string, r Range, step time.Duration) ([]StatsSeries, error)
 	Close() error
 }
+
+// ErrDiskFull is returned by Write while free disk is below the configured minimum.
+var ErrDiskFull = errors.New("log storage is read-only: free disk space is below the configured minimum")
 
 // BadQueryError marks an error caused by the query (HTTP 400).
 type BadQueryError struct{ Err error }
