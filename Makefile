@@ -48,7 +48,7 @@ test-e2e: web cluster-build bin/vigil
 	VIGIL_BIN=$(CURDIR)/bin/vigil $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./test/e2e/...
 
 bench: bin/vigil
-	$(GO) run ./bench/cmd/bench
+	$(GO) run ./bench/cmd/bench $(BENCH_FLAGS)
 
 FUZZTIME ?= 30s
 fuzz:
