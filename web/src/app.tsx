@@ -105,29 +105,31 @@ export function App() {
   return (
     <div class="layout">
       <aside class="sidebar">
-        <div class="brand">
-          <svg viewBox="0 0 32 32" width="22" height="22" aria-hidden="true">
-            <path d="M7 9l9 15 9-15" fill="none" stroke="#38bdf8" stroke-width="3.2" stroke-linecap="round" stroke-linejoin="round" />
-            <circle cx="16" cy="9" r="2.4" fill="#38bdf8" />
-          </svg>
-          <span>vigil</span>
-        </div>
-        <nav class="nav" aria-label="Main">
-          {NAV.map((n) => (
-            <Link key={n.path} href={n.path} class={`nav-item${active(n, loc.path) ? ' active' : ''}`} id={`nav-${n.label.toLowerCase()}`}>
-              <Icon name={n.icon} />
-              <span>{n.label}</span>
-            </Link>
-          ))}
-        </nav>
-        <div class="sidebar-foot">
-          <div class="user" title="Signed in">
-            <Icon name="user" />
-            <span id="current-user">{session.user}</span>
+        <div class="sidebar-inner">
+          <div class="brand">
+            <svg viewBox="0 0 32 32" width="22" height="22" aria-hidden="true">
+              <path d="M7 9l9 15 9-15" fill="none" stroke="#38bdf8" stroke-width="3.2" stroke-linecap="round" stroke-linejoin="round" />
+              <circle cx="16" cy="9" r="2.4" fill="#38bdf8" />
+            </svg>
+            <span>vigil</span>
           </div>
-          <button type="button" class="btn-link" id="logout" onClick={onLogout}>
-            Sign out
-          </button>
+          <nav class="nav" aria-label="Main">
+            {NAV.map((n) => (
+              <Link key={n.path} href={n.path} class={`nav-item${active(n, loc.path) ? ' active' : ''}`} id={`nav-${n.label.toLowerCase()}`}>
+                <Icon name={n.icon} />
+                <span>{n.label}</span>
+              </Link>
+            ))}
+          </nav>
+          <div class="sidebar-foot">
+            <div class="user" title="Signed in">
+              <Icon name="user" />
+              <span id="current-user">{session.user}</span>
+            </div>
+            <button type="button" class="btn-link" id="logout" onClick={onLogout}>
+              Sign out
+            </button>
+          </div>
         </div>
       </aside>
       <main class="content">

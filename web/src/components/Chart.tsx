@@ -134,6 +134,51 @@ function lastValue(values: ArrayLike<number | null | undefined> | undefined): nu
 
 const hasPoints = (d: ChartData | null) => !!d && d.series.some((s) => s.values.some((v) => v != null));
 
+/** Diameter of sample markers, and the spacing (CSS px) from which every sample gets one. */
+const MARKER_SIZE = 5;
+const MARKER_SPACE = 12;
+
+/**
+ * Whether to mark every sample of a series: when it has a single sample in
+ * view, or its samples are far enough apart for markers not to crowd.
+ */
+export function markAll(xs: ArrayLike<number>, ys: ArrayLike<number | null | undefined>, i0: number, i1: number, toPx: (x: number) => number): boolean {
+  let n = 0;
+  let first = -1;
+  let last = -1;
+  for (let i = Math.max(0, i0); i <= i1 && i < ys.length; i++) {
+    if (ys[i] == null) continue;
+    if (first < 0) first = i;
+    last = i;
+    n++;
+  }
+  if (n === 0) return false;
+  if (n === 1) return true;
+  return Math.abs(toPx(xs[last]) - toPx(xs[first])) / (n - 1) >= MARKER_SPACE;
+}
+
+/**
+ * Samples whose line would be too short to see: runs of samples between gaps
+ * (nulls) that span less than MARKER_SPACE pixels, e.g. a lone sample, or the
+ * first few samples of a node that has just started reporting.
+ */
+export function shortRuns(xs: ArrayLike<number>, ys: ArrayLike<number | null | undefined>, toPx: (x: number) => number): number[] {
+  const out: number[] = [];
+  let run: number[] = [];
+  const flush = () => {
+    if (run.length && Math.abs(toPx(xs[run[run.length - 1]]) - toPx(xs[run[0]])) < MARKER_SPACE) out.push(...run);
+    run = [];
+  };
+  for (let i = 0; i < ys.length; i++) {
+    const v = ys[i];
+    if (v === null) flush();
+    else if (v !== undefined) run.push(i);
+    // undefined: no sample at this x, the line spans it
+  }
+  flush();
+  return out;
+}
+
 export function Chart(props: ChartProps) {
   const { title, queries, start, end, step, unit, yMax, syncKey, extra } = props;
   const height = props.height ?? 190;
@@ -232,7 +277,19 @@ export function Chart(props: ChartProps) {
             stroke: color,
             width: 1.5,
             fill: single ? color + '1f' : undefined,
-            points: { show: false },
+            // Sparse data has no visible line: mark the samples instead.
+            points: {
+              size: MARKER_SIZE,
+              width: 1,
+              fill: color,
+              show: (u: uPlot, sidx: number, i0: number, i1: number) =>
+                markAll(u.data[0], u.data[sidx] as (number | null | undefined)[], i0, i1, (x) => u.valToPos(x, 'x')),
+              filter: (u: uPlot, sidx: number, show: boolean) => {
+                if (show) return null;
+                const idxs = shortRuns(u.data[0], u.data[sidx] as (number | null | undefined)[], (x) => u.valToPos(x, 'x'));
+                return idxs.length ? idxs : null;
+              },
+            },
             // Off the plot, the legend shows each series' latest value.
             value: (u: uPlot, v: number | null, sidx: number, idx: number | null) =>
               fmt(idx == null ? lastValue(u.data[sidx]) : v),
