@@ -105,6 +105,15 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
+	// The in-process agent of `vigil up` would silently stop shipping without its token.
+	if ts, err := s.State.ListTokens(r.Context()); err == nil {
+		for _, t := range ts {
+			if t.ID == r.PathValue("id") && t.Name == localAgentTokenName {
+				http.Error(w, "the local agent's token cannot be deleted while vigil runs", http.StatusConflict)
+				return
+			}
+		}
+	}
 	err := s.State.DeleteToken(r.Context(), r.PathValue("id"))
 	if errors.Is(err, state.ErrNotFound) {
 		http.NotFound(w, r)

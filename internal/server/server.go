@@ -122,14 +122,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	return s, nil
 }
 
+const localAgentTokenName = "agent (local)"
+
 // LocalAgentToken returns (creating once) the token the in-process agent of `vigil up` uses.
 func (s *Server) LocalAgentToken(ctx context.Context) (string, error) {
 	const key = "local_agent_token"
 	if tok, err := s.State.GetSetting(ctx, key); err == nil {
-		return tok, s.Auth.EnsureToken(ctx, "agent (local)", auth.KindAgent, tok)
+		return tok, s.Auth.EnsureToken(ctx, localAgentTokenName, auth.KindAgent, tok)
 	}
 	tok := "vgl_" + auth.RandomSecret(30)
-	if err := s.Auth.EnsureToken(ctx, "agent (local)", auth.KindAgent, tok); err != nil {
+	if err := s.Auth.EnsureToken(ctx, localAgentTokenName, auth.KindAgent, tok); err != nil {
 		return "", err
 	}
 	return tok, s.State.SetSetting(ctx, key, tok)

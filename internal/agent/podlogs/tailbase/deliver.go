@@ -34,13 +34,14 @@ func (d *Deliverer) SinkErrors() uint64 { return d.sinkErrors.Load() }
 // exponential backoff until ctx ends, and records ids as delivered. It
 // returns an error only when ctx ended before the sink accepted the payload.
 func (d *Deliverer) Deliver(ctx context.Context, payload []byte, ids []uint64) error {
+	encoded := EncodeIDs(ids)
 	recorded := false
 	commit := func() {
 		if recorded {
 			return
 		}
 		recorded = true
-		if err := d.Ring.Record(ids); err != nil {
+		if err := d.Ring.RecordEncoded(ids, encoded); err != nil {
 			// The batch is accepted regardless; this only widens the
 			// duplicate window until the ring is rewritten.
 			d.Log.Error("record delivered log lines", "err", err)

@@ -91,25 +91,41 @@ func (r *Ring) remember(id uint64) {
 // so this process still suppresses the duplicates; only a restart after
 // such a failure can re-ship these lines.
 func (r *Ring) Record(ids []uint64) error {
+	return r.RecordEncoded(ids, EncodeIDs(ids))
+}
+
+// EncodeIDs returns ids in the ring file's format, for RecordEncoded.
+func EncodeIDs(ids []uint64) []byte {
+	buf := make([]byte, 8*len(ids))
+	for i, id := range ids {
+		binary.LittleEndian.PutUint64(buf[i*8:], id)
+	}
+	return buf
+}
+
+// RecordEncoded is Record with the file bytes prepared beforehand
+// (EncodeIDs(ids)). It issues the write before anything else, so when it is
+// called right after a sink's commit point, a crash in between is as
+// unlikely as it can be made.
+func (r *Ring) RecordEncoded(ids []uint64, buf []byte) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	buf := make([]byte, 8*len(ids))
-	for i, id := range ids {
-		r.remember(id)
-		binary.LittleEndian.PutUint64(buf[i*8:], id)
+	var werr error
+	if r.f != nil {
+		if _, err := r.f.Write(buf); err != nil {
+			r.broken = true
+			werr = fmt.Errorf("append id ring: %w", err)
+		} else {
+			r.fileIDs += len(ids)
+		}
 	}
+	// Without an open file (a failed compaction), Sync rewrites it.
 	r.dirty = true
-	if r.f == nil {
-		// A failed compaction left no file open; Sync rewrites it.
-		return nil
+	for _, id := range ids {
+		r.remember(id)
 	}
-	if _, err := r.f.Write(buf); err != nil {
-		r.broken = true
-		return fmt.Errorf("append id ring: %w", err)
-	}
-	r.fileIDs += len(ids)
-	return nil
+	return werr
 }
 
 // Sync makes recorded ids durable and bounds the file to twice the capacity.
