@@ -58,26 +58,37 @@ func New(cfg Config) (*Collector, error) {
 	return &Collector{cfg: cfg, proc: p, blk: b}, nil
 }
 
+// builder groups data points under one Metric per name, as OTLP intends.
 type builder struct {
-	sm pmetric.ScopeMetrics
-	ts pcommon.Timestamp
+	sm      pmetric.ScopeMetrics
+	ts      pcommon.Timestamp
+	gauges  map[string]pmetric.Gauge
+	counter map[string]pmetric.Sum
 }
 
 func (b *builder) gauge(name, unit string, v float64, attrs ...string) {
-	m := b.sm.Metrics().AppendEmpty()
-	m.SetName(name)
-	m.SetUnit(unit)
-	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-	b.point(dp, v, attrs)
+	g, ok := b.gauges[name]
+	if !ok {
+		m := b.sm.Metrics().AppendEmpty()
+		m.SetName(name)
+		m.SetUnit(unit)
+		g = m.SetEmptyGauge()
+		b.gauges[name] = g
+	}
+	b.point(g.DataPoints().AppendEmpty(), v, attrs)
 }
 
-func (b *builder) counter(name, unit string, v float64, attrs ...string) {
-	m := b.sm.Metrics().AppendEmpty()
-	m.SetName(name)
-	m.SetUnit(unit)
-	s := m.SetEmptySum()
-	s.SetIsMonotonic(true)
-	s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+func (b *builder) counterPoint(name, unit string, v float64, attrs ...string) {
+	s, ok := b.counter[name]
+	if !ok {
+		m := b.sm.Metrics().AppendEmpty()
+		m.SetName(name)
+		m.SetUnit(unit)
+		s = m.SetEmptySum()
+		s.SetIsMonotonic(true)
+		s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		b.counter[name] = s
+	}
 	b.point(s.DataPoints().AppendEmpty(), v, attrs)
 }
 
@@ -97,7 +108,7 @@ func (c *Collector) Collect(now time.Time) (pmetric.Metrics, error) {
 	rm.Resource().Attributes().PutStr("k8s.node.name", c.cfg.NodeName)
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName("vigil/nodemetrics")
-	b := &builder{sm: sm, ts: pcommon.NewTimestampFromTime(now)}
+	b := &builder{sm: sm, ts: pcommon.NewTimestampFromTime(now), gauges: map[string]pmetric.Gauge{}, counter: map[string]pmetric.Sum{}}
 	var errs []string
 	for _, f := range []struct {
 		name string
@@ -122,10 +133,10 @@ func (c *Collector) cpu(b *builder) error {
 		cpu := strconv.FormatInt(i, 10)
 		for mode, v := range map[string]float64{"user": cs.User, "nice": cs.Nice, "system": cs.System, "idle": cs.Idle,
 			"iowait": cs.Iowait, "irq": cs.IRQ, "softirq": cs.SoftIRQ, "steal": cs.Steal} {
-			b.counter("node_cpu_seconds_total", "s", v, "cpu", cpu, "mode", mode)
+			b.counterPoint("node_cpu_seconds_total", "s", v, "cpu", cpu, "mode", mode)
 		}
 	}
-	b.counter("node_context_switches_total", "", float64(st.ContextSwitches))
+	b.counterPoint("node_context_switches_total", "", float64(st.ContextSwitches))
 	b.gauge("node_boot_time_seconds", "s", float64(st.BootTime))
 	b.gauge("node_procs_running", "", float64(st.ProcessesRunning))
 	return nil
@@ -166,12 +177,12 @@ func (c *Collector) network(b *builder) error {
 		return err
 	}
 	for name, l := range nd {
-		b.counter("node_network_receive_bytes_total", "By", float64(l.RxBytes), "device", name)
-		b.counter("node_network_transmit_bytes_total", "By", float64(l.TxBytes), "device", name)
-		b.counter("node_network_receive_packets_total", "", float64(l.RxPackets), "device", name)
-		b.counter("node_network_transmit_packets_total", "", float64(l.TxPackets), "device", name)
-		b.counter("node_network_receive_errs_total", "", float64(l.RxErrors), "device", name)
-		b.counter("node_network_transmit_errs_total", "", float64(l.TxErrors), "device", name)
+		b.counterPoint("node_network_receive_bytes_total", "By", float64(l.RxBytes), "device", name)
+		b.counterPoint("node_network_transmit_bytes_total", "By", float64(l.TxBytes), "device", name)
+		b.counterPoint("node_network_receive_packets_total", "", float64(l.RxPackets), "device", name)
+		b.counterPoint("node_network_transmit_packets_total", "", float64(l.TxPackets), "device", name)
+		b.counterPoint("node_network_receive_errs_total", "", float64(l.RxErrors), "device", name)
+		b.counterPoint("node_network_transmit_errs_total", "", float64(l.TxErrors), "device", name)
 	}
 	return nil
 }
@@ -190,11 +201,11 @@ func (c *Collector) disk(b *builder) error {
 			continue
 		}
 		dev := d.DeviceName
-		b.counter("node_disk_read_bytes_total", "By", float64(d.ReadSectors*sectorBytes), "device", dev)
-		b.counter("node_disk_written_bytes_total", "By", float64(d.WriteSectors*sectorBytes), "device", dev)
-		b.counter("node_disk_reads_completed_total", "", float64(d.ReadIOs), "device", dev)
-		b.counter("node_disk_writes_completed_total", "", float64(d.WriteIOs), "device", dev)
-		b.counter("node_disk_io_time_seconds_total", "s", float64(d.IOsTotalTicks)/1000, "device", dev)
+		b.counterPoint("node_disk_read_bytes_total", "By", float64(d.ReadSectors*sectorBytes), "device", dev)
+		b.counterPoint("node_disk_written_bytes_total", "By", float64(d.WriteSectors*sectorBytes), "device", dev)
+		b.counterPoint("node_disk_reads_completed_total", "", float64(d.ReadIOs), "device", dev)
+		b.counterPoint("node_disk_writes_completed_total", "", float64(d.WriteIOs), "device", dev)
+		b.counterPoint("node_disk_io_time_seconds_total", "s", float64(d.IOsTotalTicks)/1000, "device", dev)
 	}
 	return nil
 }

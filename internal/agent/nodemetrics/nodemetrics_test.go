@@ -22,7 +22,9 @@ func TestCollectReadsThisHost(t *testing.T) {
 	ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
 	for i := 0; i < ms.Len(); i++ {
 		m := ms.At(i)
-		got[m.Name()]++
+		if got[m.Name()]++; got[m.Name()] > 1 {
+			t.Errorf("metric %s repeated; data points belong under one metric", m.Name())
+		}
 		if m.Name() == "node_memory_MemTotal_bytes" {
 			memTotal = m.Gauge().DataPoints().At(0).DoubleValue()
 		}
