@@ -2,7 +2,6 @@ package hostlogs
 
 import (
 	"encoding/binary"
-	"log/slog"
 	"os"
 	"sort"
 	"time"
@@ -23,11 +22,12 @@ import (
 // those of the previous one even when they are byte-identical at the same
 // offsets.
 //
-// The seed of a new generation is derived from the path and an epoch that
-// advances at each checkpoint in which a generation began. A crash before
-// that checkpoint re-reads the new file with the epoch still at its stored
-// value and derives the same seed; after the checkpoint the seed is in the
-// stored cursor.
+// The seed of a new generation is derived from the path, an epoch that
+// advances at each checkpoint in which a generation began, and the number of
+// generations the path had since the last checkpoint. A crash before that
+// checkpoint re-reads the new files with the epoch still at its stored value
+// and derives the same seeds; after the checkpoint the seed is in the stored
+// cursor.
 
 // position is a point in a file generation between two emitted tokens.
 type position struct {
@@ -71,13 +71,14 @@ type cursors struct {
 	// name their file continues under adopts them.
 	orphans []*cursor
 	epoch   uint64
-	// newGen is set when a generation began since the last snapshot.
-	newGen bool
+	// newGens counts, per path, the generations begun since the last
+	// snapshot; the fileconsumer saves after every poll, so it is rarely
+	// more than one.
+	newGens map[string]uint64
 }
 
 func newCursors(st cursorState) *cursors {
-	cs := &cursors{files: make(map[string]*cursor), epoch: st.Epoch}
-	slog.Warn("DEBUG load", "pid", os.Getpid(), "epoch", st.Epoch, "files", len(st.Files), "orphans", len(st.Orphans))
+	cs := &cursors{files: make(map[string]*cursor), epoch: st.Epoch, newGens: make(map[string]uint64)}
 	for _, c := range st.Files {
 		if c != nil {
 			cs.files[c.Path] = c
@@ -91,14 +92,16 @@ func newCursors(st cursorState) *cursors {
 	return cs
 }
 
-func hashSeed(kind string, path string, n uint64) uint64 {
+func hashSeed(kind string, path string, nums ...uint64) uint64 {
 	h := xxhash.New()
 	_, _ = h.WriteString(kind)
 	_, _ = h.WriteString("\x00")
 	_, _ = h.WriteString(path)
 	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], n)
-	_, _ = h.Write(b[:])
+	for _, n := range nums {
+		binary.LittleEndian.PutUint64(b[:], n)
+		_, _ = h.Write(b[:])
+	}
 	return h.Sum64()
 }
 
@@ -117,14 +120,9 @@ func lineID(seed uint64, off int64, raw []byte) uint64 {
 // positioned there.
 func (cs *cursors) begin(path string, first int64, now time.Time) *cursor {
 	if c := cs.files[path]; c != nil {
-		prevEnd := c.End.Off
 		if c.at(first) {
-			if prevEnd != first {
-				slog.Warn("DEBUG prev match", "path", path, "first", first, "end", prevEnd)
-			}
 			return c
 		}
-		slog.Warn("DEBUG orphan", "path", path, "first", first, "end", c.End.Off, "prev", c.Prev.Off)
 		// Another file took this path: the old one was renamed or copied
 		// away. Park its cursor until its rotated name claims it.
 		delete(cs.files, path)
@@ -132,19 +130,14 @@ func (cs *cursors) begin(path string, first int64, now time.Time) *cursor {
 		cs.orphans = append(cs.orphans, c)
 	}
 	var c *cursor
-	switch {
-	case first == 0:
+	if first == 0 {
 		// New files are always read from their start.
-		cs.newGen = true
-		slog.Warn("DEBUG new gen", "pid", os.Getpid(), "path", path, "epoch", cs.epoch+1)
-		c = &cursor{Seed: hashSeed("gen", path, cs.epoch+1)}
-	default:
-		if c = cs.adopt(path, first); c == nil {
-			// A position no cursor knows: a file first seen with the
-			// initial backlog skipped, or one whose cursor was pruned.
-			c = &cursor{Seed: hashSeed("resume", path, uint64(first)), End: position{Off: first}}
-			slog.Warn("DEBUG resume", "path", path, "first", first)
-		}
+		c = &cursor{Seed: hashSeed("gen", path, cs.epoch+1, cs.newGens[path])}
+		cs.newGens[path]++
+	} else if c = cs.adopt(path, first); c == nil {
+		// A position no cursor knows: a file first seen with the initial
+		// backlog skipped, or one whose cursor was pruned.
+		c = &cursor{Seed: hashSeed("resume", path, uint64(first)), End: position{Off: first}}
 	}
 	c.Path = path
 	c.Seen = now
@@ -192,9 +185,9 @@ func (cs *cursors) adopt(path string, first int64) *cursor {
 // which matters solely for a re-read of lines shipped since the last
 // checkpoint, and those cursors are fresh.
 func (cs *cursors) snapshot(now time.Time) cursorState {
-	if cs.newGen {
+	if len(cs.newGens) > 0 {
 		cs.epoch++
-		cs.newGen = false
+		clear(cs.newGens)
 	}
 	st := cursorState{Epoch: cs.epoch}
 	kept := cs.orphans[:0]
@@ -219,9 +212,6 @@ func (cs *cursors) snapshot(now time.Time) cursorState {
 	sort.Strings(paths)
 	for _, p := range paths {
 		st.Files = append(st.Files, cs.files[p].clone())
-	}
-	if cs.epoch < 3 {
-		slog.Warn("DEBUG snapshot", "pid", os.Getpid(), "epoch", st.Epoch, "files", len(st.Files))
 	}
 	return st
 }

@@ -185,9 +185,12 @@ type Stats struct {
 //   - duplicate: a crash after a file was rotated under a name whose
 //     rotation suffix rotationBase does not know (e.g. into another
 //     directory), for the lines read since the last checkpoint;
-//   - loss: a file removed before it was read to the end, a file replaced by
-//     one with the same first kilobyte (the fileconsumer takes it for the
-//     old one), the part of a file beyond the backlog limit at first start,
+//   - loss: a file removed, or renamed to a name Include does not match,
+//     before it was read to the end (while the agent runs, a renamed file is
+//     read to its end through the handle it holds); a file replaced by one
+//     with the same first kilobyte (the fileconsumer takes it for the old
+//     one); lines a copytruncate rotation writes between its copy and its
+//     truncation; what a large file held at the first start (BacklogLimit);
 //     and an unterminated last line, which is read once its newline comes.
 type Tailer struct {
 	cfg     Config
