@@ -53,6 +53,7 @@ bench: bin/vigil
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCRI -fuzztime $(FUZZTIME) ./internal/agent/podlogs/
+	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime $(FUZZTIME) ./internal/agent/hostlogs/
 	$(GO) test -run '^$$' -fuzz FuzzOTLPLogs -fuzztime $(FUZZTIME) ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz FuzzOTLPMetrics -fuzztime $(FUZZTIME) ./internal/ingest/
 

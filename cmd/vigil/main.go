@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"vigil/internal/agent"
+	"vigil/internal/agent/hostlogs"
 	"vigil/internal/config"
 	"vigil/internal/server"
 	"vigil/internal/version"
@@ -88,6 +89,12 @@ func addServerFlags(fs *pflag.FlagSet, c *server.Config) {
 }
 
 func addAgentFlags(fs *pflag.FlagSet, c *agent.Config, withConnection bool) {
+	// In Kubernetes the pod logs are the logs; on a plain machine (`vigil up`) the host's own files are.
+	var hostDefault []string
+	if !withConnection {
+		hostDefault = hostlogs.DefaultInclude()
+	}
+	fs.StringSliceVar(&c.HostLogs, "host-logs", hostDefault, "globs of plain-text host log files to tail (comma-separated; empty disables)")
 	if withConnection {
 		fs.StringVar(&c.ServerURL, "server-url", "http://localhost:8080", "vigil server to ship to")
 		fs.StringVar(&c.Token, "token", "", "agent token")

@@ -15,6 +15,7 @@ import (
 	"github.com/oklog/run"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 
+	"vigil/internal/agent/hostlogs"
 	"vigil/internal/agent/nodemetrics"
 	"vigil/internal/agent/podlogs"
 	"vigil/internal/agent/shipper"
@@ -28,6 +29,7 @@ type Config struct {
 	NodeName        string
 	StateDir        string
 	PodLogsRoot     string
+	HostLogs        []string // globs of plain-text host log files; empty disables
 	ProcPath        string
 	SysPath         string
 	RootFS          string
@@ -114,6 +116,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
+	if len(cfg.HostLogs) > 0 {
+		host, err := hostlogs.New(hostlogs.Config{
+			Include: cfg.HostLogs, StateDir: filepath.Join(cfg.StateDir, "hostlogs"), NodeName: cfg.NodeName,
+			CommitSink: func(ctx context.Context, payload []byte, committed func()) error {
+				return ship.EnqueueCommit(ctx, shipper.Logs, payload, committed)
+			},
+		}, log.With("component", "hostlogs"))
+		if err != nil {
+			return err
+		}
+		hctx, hcancel := context.WithCancel(ctx)
+		g.Add(func() error { return host.Run(hctx) }, func(error) { hcancel() })
+	}
 	{ // Stopping the sender early is safe: whatever it has not sent stays in the disk buffer.
 		sctx, scancel := context.WithCancel(context.Background())
 		g.Add(func() error { return ship.Run(sctx) }, func(error) { scancel() })

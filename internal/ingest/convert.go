@@ -33,6 +33,7 @@ var resourceFieldNames = map[string]string{
 var recordFieldNames = map[string]string{
 	"log.iostream":  "stream",
 	"log.file.path": "file",
+	"log.file.name": "file_name",
 }
 
 const podLabelPrefix = "k8s.pod.label."

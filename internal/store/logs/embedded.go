@@ -132,9 +132,22 @@ func (e *Embedded) Write(ctx context.Context, records []Record) (err error) {
 				}
 			}
 		}
+		streamFields := StreamFields
+		if len(fields) == 0 {
+			// Not a container's output (e.g. a host log file): one stream per node and file.
+			streamFields = HostStreamFields
+			for _, sf := range streamFields {
+				for _, f := range r.Fields {
+					if f.Name == sf && f.Value != "" {
+						fields = append(fields, logstorage.Field{Name: f.Name, Value: f.Value})
+						break
+					}
+				}
+			}
+		}
 		nStream := len(fields)
 		for _, f := range r.Fields {
-			if f.Value == "" || slices.Contains(StreamFields, f.Name) {
+			if f.Value == "" || slices.Contains(streamFields, f.Name) {
 				continue
 			}
 			fields = append(fields, logstorage.Field{Name: f.Name, Value: f.Value})

@@ -12,6 +12,9 @@ import (
 // StreamFields identify a log stream: one container's output.
 var StreamFields = []string{"namespace", "pod", "container"}
 
+// HostStreamFields identify a stream of a record that has no container, such as a host log file.
+var HostStreamFields = []string{"node", "file"}
+
 // Field is one name=value pair of a record.
 type Field struct {
 	Name  string `json:"name"`
