@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +47,8 @@ func checkUI(t *testing.T, s *vigilServer, node, logQuery string) {
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
-		path := filepath.Join(artifactDir(t), name)
+		prefix := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+		path := filepath.Join(artifactDir(t), prefix+"-"+name)
 		if err := os.WriteFile(path, buf, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -73,7 +73,7 @@ export function nodeQueries(name: string, window: number, cpuMode: 'mode' | 'tot
 export function NodeDetailPage(props: { name: string; query: URLSearchParams }) {
   const { name } = props;
   const rangeKey = rangeByKey(props.query.get('range')).key;
-  const refreshKey = REFRESH_OPTIONS.find((o) => o.key === props.query.get('refresh'))?.key ?? 'off';
+  const refreshKey = REFRESH_OPTIONS.find((o) => o.key === props.query.get('refresh'))?.key ?? '30s';
   const cpuMode = props.query.get('cpu') === 'total' ? 'total' : 'mode';
   const [node, setNode] = useState<Node | null>(null);
   const [nodeError, setNodeError] = useState('');
@@ -136,7 +136,7 @@ export function NodeDetailPage(props: { name: string; query: URLSearchParams }) 
           View logs
         </Link>
         <RangePicker value={rangeKey} onChange={(k) => setParam('range', k, '1h')} id="range-picker" />
-        <RefreshPicker value={refreshKey} onChange={(k) => setParam('refresh', k, 'off')} onRefresh={refresh} />
+        <RefreshPicker value={refreshKey} onChange={(k) => setParam('refresh', k, '30s')} onRefresh={refresh} />
       </PageHeader>
       <ErrorBox error={nodeError} />
       {node && (
