@@ -106,11 +106,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	tailer, err := podlogs.New(podlogs.Config{
 		Root: cfg.PodLogsRoot, StateDir: filepath.Join(cfg.StateDir, "podlogs"), NodeName: cfg.NodeName, Enricher: enricher,
-		// The tailer records a batch's line ids the moment the shipper has
-		// committed it, so a crash cannot re-send a batch it already queued.
-		CommitSink: func(ctx context.Context, payload []byte, committed func()) error {
-			return ship.EnqueueCommit(ctx, shipper.Logs, payload, committed)
-		},
+		// Each batch carries its line ids into the queue, so after a crash the
+		// tailer knows exactly which lines were already queued.
+		Queue: ship.Queue(shipper.Logs),
 	}, nil, log.With("component", "podlogs"))
 	if err != nil {
 		return err
@@ -119,9 +117,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if len(cfg.HostLogs) > 0 {
 		host, err := hostlogs.New(hostlogs.Config{
 			Include: cfg.HostLogs, StateDir: filepath.Join(cfg.StateDir, "hostlogs"), NodeName: cfg.NodeName,
-			CommitSink: func(ctx context.Context, payload []byte, committed func()) error {
-				return ship.EnqueueCommit(ctx, shipper.Logs, payload, committed)
-			},
+			Queue: ship.Queue(shipper.Logs),
 		}, log.With("component", "hostlogs"))
 		if err != nil {
 			return err
@@ -129,6 +125,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		hctx, hcancel := context.WithCancel(ctx)
 		g.Add(func() error { return host.Run(hctx) }, func(error) { hcancel() })
 	}
+	// The tailers are created above, before the sender runs: they restore the
+	// ids of still-queued batches when created.
 	{ // Stopping the sender early is safe: whatever it has not sent stays in the disk buffer.
 		sctx, scancel := context.WithCancel(context.Background())
 		g.Add(func() error { return ship.Run(sctx) }, func(error) { scancel() })

@@ -3,6 +3,7 @@ package hostlogs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -26,11 +28,14 @@ const (
 	envCrashState = "HOSTLOGS_CRASH_STATE"
 	envCrashQueue = "HOSTLOGS_CRASH_QUEUE"
 	envUnreadable = "HOSTLOGS_UNREADABLE_DIR"
+	// envCrashAtCommit=N makes the child kill itself at the N-th batch
+	// between the queue's commit and the ring's write.
+	envCrashAtCommit = "HOSTLOGS_CRASH_AT_COMMIT"
 )
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(envCrashDir); dir != "" {
-		os.Exit(crashChild(dir, os.Getenv(envCrashState), os.Getenv(envCrashQueue)))
+		os.Exit(crashChild(dir, os.Getenv(envCrashState), os.Getenv(envCrashQueue), os.Getenv(envCrashAtCommit)))
 	}
 	if dir := os.Getenv(envUnreadable); dir != "" {
 		os.Exit(unreadableChild(dir))
@@ -38,22 +43,42 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func crashConfig(dir, state string, sink CommitSink) Config {
+func crashConfig(dir, state string, q Queue) Config {
 	return Config{Include: []string{filepath.Join(dir, "*.log*")}, StateDir: state, NodeName: "host-1",
-		PollInterval: 20 * time.Millisecond, CommitSink: sink}
+		PollInterval: 20 * time.Millisecond, Queue: q}
+}
+
+// killingQueue SIGKILLs its own process when the queue commits its at-th
+// batch, before the tailer's committed runs: the window a queue without
+// metadata would leave open.
+type killingQueue struct {
+	shipper.SignalQueue
+	at, n int
+}
+
+func (k *killingQueue) EnqueueMeta(ctx context.Context, payload, meta []byte, committed func()) error {
+	return k.SignalQueue.EnqueueMeta(ctx, payload, meta, func() {
+		if k.n++; k.n == k.at {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+		committed()
+	})
 }
 
 // crashChild tails into the real shipper queue until it is killed.
-func crashChild(dir, state, queue string) int {
+func crashChild(dir, state, queue, atCommit string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	q, err := shipper.New(shipper.Config{Dir: queue}, log)
 	if err != nil {
 		log.Error("shipper", "err", err)
 		return 2
 	}
-	tl, err := New(crashConfig(dir, state, func(ctx context.Context, p []byte, committed func()) error {
-		return q.EnqueueCommit(ctx, shipper.Logs, p, committed)
-	}), log)
+	var lq Queue = q.Queue(shipper.Logs)
+	if n, err := strconv.Atoi(atCommit); err == nil {
+		lq = &killingQueue{SignalQueue: q.Queue(shipper.Logs), at: n}
+	}
+	tl, err := New(crashConfig(dir, state, lq), log)
 	if err != nil {
 		log.Error("tailer", "err", err)
 		return 2
@@ -121,13 +146,17 @@ func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashState+"="+state, envCrashQueue+"="+queue)
+		if kills%3 == 2 {
+			// Every third child dies inside the commit window itself.
+			cmd.Env = append(cmd.Env, envCrashAtCommit+"="+strconv.Itoa(1+rand.IntN(4)))
+		}
 		cmd.Stdout = &childLog
 		cmd.Stderr = &childLog
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Duration(150+rand.IntN(450)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
@@ -143,9 +172,7 @@ func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl, err := New(crashConfig(dir, state, func(ctx context.Context, p []byte, committed func()) error {
-		return q.EnqueueCommit(ctx, shipper.Logs, p, committed)
-	}), quietLogger())
+	tl, err := New(crashConfig(dir, state, q.Queue(shipper.Logs)), quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

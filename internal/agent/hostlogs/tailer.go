@@ -40,6 +40,7 @@ const (
 
 	stateFileName = "hostlogs-state.json"
 	ringFileName  = "hostlogs-delivered.ids"
+	queueTag      = "hostlogs" // names this tailer's batches in a shared Queue
 	minMessage    = 64
 )
 
@@ -65,8 +66,16 @@ func DefaultExclude() []string { return []string{"*.gz"} }
 // OTLP/HTTP protobuf ExportLogsServiceRequest, calls committed at the
 // instant the payload becomes part of its durable queue (before any fsync
 // it does afterwards), and returns an error only when it did not accept the
-// payload. shipper.EnqueueCommit has this shape.
+// payload. shipper.EnqueueCommit has this shape. It leaves the crash window
+// between its commit and the ring's write that Queue closes.
 type CommitSink func(ctx context.Context, payload []byte, committed func()) error
+
+// Queue has the contract of podlogs.Queue: a durable queue that keeps each
+// batch's line ids with the batch (shipper.Shipper.Queue(shipper.Logs)
+// returns one). New adds the ids of this tailer's batches that are still
+// queued to the delivered-id ring, so New must run before the queue starts
+// sending. It may be shared with a podlogs tailer.
+type Queue = tailbase.Queue
 
 // Config configures a Tailer.
 type Config struct {
@@ -84,8 +93,12 @@ type Config struct {
 	// MaxMessageBytes bounds one record's body; longer lines are cut into
 	// several records marked log.truncated and log.continuation.
 	MaxMessageBytes int
-	// CommitSink receives the batches. Required.
+	// CommitSink receives the batches unless Queue is set; one of the two
+	// is required.
 	CommitSink CommitSink
+	// Queue, when set, receives the batches instead of CommitSink; unlike
+	// CommitSink, no crash can make it re-ship a batch it queued.
+	Queue Queue
 	// BacklogLimit: on the agent's first start (no checkpoint in StateDir
 	// yet), files larger than this are tailed from their end instead of
 	// their beginning, so installing the agent does not ship gigabytes of
@@ -136,8 +149,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.StateDir == "":
 		return errors.New("state dir is required")
-	case c.CommitSink == nil:
-		return errors.New("commit sink is required")
+	case c.CommitSink == nil && c.Queue == nil:
+		return errors.New("commit sink or queue is required")
 	case c.MaxMessageBytes < minMessage:
 		return fmt.Errorf("max message bytes must be at least %d", minMessage)
 	case c.PollInterval < 0, c.ShutdownTimeout < 0:
@@ -172,14 +185,18 @@ type Stats struct {
 // Delivery is that of podlogs: the fileconsumer resumes from its last
 // checkpoint and so re-reads what was read after it; every line gets an id
 // (see cursor.go); before a checkpoint is written everything read is handed
-// to the sink; the sink's commit records the ids in a bounded ring; lines
-// whose id is in the ring or in the unsent batch are skipped. The cursors
-// that derive the ids are stored in the same atomic file write as the
-// checkpoint.
+// to the sink; the sink's commit records the ids in a bounded ring; with a
+// Queue the ids are also queued with their batch, and at start the ids of
+// the batches still queued are added to the ring; lines whose id is in the
+// ring or in the unsent batch are skipped. The cursors that derive the ids
+// are stored in the same atomic file write as the checkpoint.
 //
 // Residual windows:
-//   - duplicate: a crash between the sink's commit and the ring's write(2)
-//     (an fsync for a power loss), as in podlogs;
+//   - duplicate, without a Queue only: a crash between the sink's commit
+//     and the ring's write(2), as in podlogs;
+//   - duplicate: a power loss after the queue sent and deleted a batch and
+//     before the ring's fsync of its ids (without a Queue: before that
+//     fsync), as in podlogs;
 //   - duplicate: a re-read longer than DedupCapacity lines, which needs a
 //     crash during a poll that read more than that;
 //   - duplicate: a crash after a file was rotated under a name whose
@@ -260,7 +277,12 @@ func New(cfg Config, logger *slog.Logger) (*Tailer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.deliver = &tailbase.Deliverer{Sink: tailbase.CommitSink(cfg.CommitSink), Ring: t.ring, Log: logger}
+	t.deliver = &tailbase.Deliverer{Queue: cfg.Queue, Sink: tailbase.CommitSink(cfg.CommitSink), Tag: queueTag, Ring: t.ring, Log: logger}
+	if _, err := t.deliver.Reconcile(); err != nil {
+		// The ids are in memory; only a crash before the next ring write
+		// could still re-ship those batches.
+		logger.Error("persist line ids of queued batches", "err", err)
+	}
 	t.cursors = newCursors(t.store.Loaded())
 	t.store.Prepare = t.prepareCheckpoint
 	t.firstStart = t.store.Empty()

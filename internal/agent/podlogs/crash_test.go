@@ -3,6 +3,7 @@ package podlogs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -24,27 +26,50 @@ const (
 	envCrashRoot  = "PODLOGS_CRASH_ROOT"
 	envCrashState = "PODLOGS_CRASH_STATE"
 	envCrashQueue = "PODLOGS_CRASH_QUEUE"
+	// envCrashAtCommit=N makes the child kill itself at the N-th batch
+	// between the queue's commit and the ring's write.
+	envCrashAtCommit = "PODLOGS_CRASH_AT_COMMIT"
 )
 
 func TestMain(m *testing.M) {
 	if root := os.Getenv(envCrashRoot); root != "" {
-		os.Exit(crashChild(root, os.Getenv(envCrashState), os.Getenv(envCrashQueue)))
+		os.Exit(crashChild(root, os.Getenv(envCrashState), os.Getenv(envCrashQueue), os.Getenv(envCrashAtCommit)))
 	}
 	os.Exit(m.Run())
 }
 
+// killingQueue SIGKILLs its own process when the queue commits its at-th
+// batch, before the tailer's committed runs: the window a queue without
+// metadata would leave open.
+type killingQueue struct {
+	shipper.SignalQueue
+	at, n int
+}
+
+func (k *killingQueue) EnqueueMeta(ctx context.Context, payload, meta []byte, committed func()) error {
+	return k.SignalQueue.EnqueueMeta(ctx, payload, meta, func() {
+		if k.n++; k.n == k.at {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+		committed()
+	})
+}
+
 // crashChild tails into the real shipper queue until it is killed.
-func crashChild(root, state, queue string) int {
+func crashChild(root, state, queue, atCommit string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	q, err := shipper.New(shipper.Config{Dir: queue}, log)
 	if err != nil {
 		log.Error("shipper", "err", err)
 		return 2
 	}
+	var lq Queue = q.Queue(shipper.Logs)
+	if n, err := strconv.Atoi(atCommit); err == nil {
+		lq = &killingQueue{SignalQueue: q.Queue(shipper.Logs), at: n}
+	}
 	tl, err := New(Config{Root: root, StateDir: state, NodeName: "node-1", PollInterval: 20 * time.Millisecond,
-		CommitSink: func(ctx context.Context, p []byte, committed func()) error {
-			return q.EnqueueCommit(ctx, shipper.Logs, p, committed)
-		}}, nil, log)
+		Queue: lq}, nil, log)
 	if err != nil {
 		log.Error("tailer", "err", err)
 		return 2
@@ -104,13 +129,17 @@ func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envCrashRoot+"="+root, envCrashState+"="+state, envCrashQueue+"="+queue)
+		if kills%3 == 2 {
+			// Every third child dies inside the commit window itself.
+			cmd.Env = append(cmd.Env, envCrashAtCommit+"="+strconv.Itoa(1+rand.IntN(4)))
+		}
 		cmd.Stdout = &childLog
 		cmd.Stderr = &childLog
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Duration(150+rand.IntN(450)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
@@ -127,9 +156,7 @@ func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl, err := New(Config{Root: root, StateDir: state, NodeName: "node-1", PollInterval: 20 * time.Millisecond,
-		CommitSink: func(ctx context.Context, p []byte, committed func()) error {
-			return q.EnqueueCommit(ctx, shipper.Logs, p, committed)
-		}}, nil, quietLogger())
+		Queue: q.Queue(shipper.Logs)}, nil, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,7 @@ const (
 
 	stateFileName = "podlogs-state.json"
 	ringFileName  = "podlogs-delivered.ids"
+	queueTag      = "podlogs" // names this tailer's batches in a shared Queue
 	minMessage    = 64
 )
 
@@ -70,6 +71,10 @@ type Config struct {
 	// CommitSink, when set, is used instead of the sink passed to New (which
 	// may then be nil); see CommitSink.
 	CommitSink CommitSink
+	// Queue, when set, is used instead of CommitSink and the sink passed to
+	// New; see Queue. It is the only one of the three that no crash can
+	// make re-ship a batch it queued.
+	Queue Queue
 }
 
 func (c *Config) setDefaults() {
@@ -124,9 +129,19 @@ type Sink func(ctx context.Context, payload []byte) error
 // (shipper.EnqueueCommit has this shape). The tailer records the batch's
 // lines as delivered inside committed, which shrinks the crash window
 // between the sink's queue and the tailer's id ring from an fsync to two
-// adjacent syscalls. committed must be called at most once and only when
-// the sink then returns nil.
+// adjacent syscalls; a Queue closes it. committed must be called at most
+// once and only when the sink then returns nil.
 type CommitSink func(ctx context.Context, payload []byte, committed func()) error
+
+// Queue is a durable queue that keeps each batch's line ids with the batch,
+// committed by the same step (shipper.Shipper.Queue(shipper.Logs) returns
+// one). EnqueueMeta has the contract of CommitSink. New adds the ids of
+// this tailer's batches that are still queued to the delivered-id ring, so
+// a crash between the queue's commit and the ring's write cannot make the
+// lines of a queued batch ship again; New must therefore run before the
+// queue starts sending (before shipper.Run). Several tailers may share one
+// queue: each restores only its own batches' ids.
+type Queue = tailbase.Queue
 
 // Stats are cumulative counters.
 type Stats struct {
@@ -149,18 +164,26 @@ type Stats struct {
 //     the same atomic file write as the checkpoint;
 //   - when the sink accepts a batch, its line ids are appended (then fsynced)
 //     to a bounded ring in the state dir;
+//   - with a Queue, the batch's line ids are also stored in the queue with
+//     the batch, and at start the ids of the batches still queued are added
+//     to the ring: the ring can lag behind the queue only for batches that
+//     are still queued, and those are exactly the ones it reconciles;
 //   - a line whose id is in the ring, in the unsent batch or in a stored
 //     partial is skipped.
 //
 // Residual windows:
-//   - duplicate: a crash after the sink accepted a batch and before its ids
-//     were written to the ring file re-ships that batch. With a plain Sink
-//     the window spans the sink's return path (for the shipper, its
-//     directory fsync, about a millisecond per batch); with a CommitSink it
-//     is the gap between the sink's rename and the ring's write(2). For a
-//     power loss it extends to the ring's fsync. The ids are written after
-//     the rename, so a journaling filesystem that commits metadata in order
-//     (ext4, XFS) never keeps the ids without the batch;
+//   - duplicate, without a Queue only: a crash after the sink accepted a
+//     batch and before its ids were written to the ring file re-ships that
+//     batch. With a plain Sink the window spans the sink's return path (for
+//     the shipper, its directory fsync, about a millisecond per batch); with
+//     a CommitSink it is the gap between the sink's rename and the ring's
+//     write(2). With a Queue a batch and its ids are committed together;
+//   - duplicate: a power loss after the queue sent and deleted a batch and
+//     before the ring's fsync of its ids (the queue's send takes a network
+//     round trip, the fsync follows the commit at once); without a Queue,
+//     any power loss before that fsync. The ids are written to the ring
+//     after the batch's rename, so a journaling filesystem that commits
+//     metadata in order (ext4, XFS) never keeps the ids without the batch;
 //   - duplicate: a re-read longer than DedupCapacity lines re-ships the lines
 //     that fell out of the ring. The checkpoint is saved at the end of each
 //     poll, so this needs a crash during a poll that read more than that,
@@ -208,7 +231,7 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Tailer, error) {
 		return nil, fmt.Errorf("podlogs config: %w", err)
 	}
 	commitSink := cfg.CommitSink
-	if commitSink == nil {
+	if commitSink == nil && cfg.Queue == nil {
 		if sink == nil {
 			return nil, errors.New("podlogs: sink is required")
 		}
@@ -244,7 +267,12 @@ func New(cfg Config, sink Sink, logger *slog.Logger) (*Tailer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.deliver = &tailbase.Deliverer{Sink: tailbase.CommitSink(commitSink), Ring: t.ring, Log: logger}
+	t.deliver = &tailbase.Deliverer{Queue: cfg.Queue, Sink: tailbase.CommitSink(commitSink), Tag: queueTag, Ring: t.ring, Log: logger}
+	if _, err := t.deliver.Reconcile(); err != nil {
+		// The ids are in memory; only a crash before the next ring write
+		// could still re-ship those batches.
+		logger.Error("persist line ids of queued batches", "err", err)
+	}
 	t.asm.restore(t.store.Loaded(), t.ring.Contains, time.Now())
 	t.store.Prepare = t.prepareCheckpoint
 

@@ -2,12 +2,23 @@
 // server over OTLP/HTTP, oldest first, without ever dropping one: when the
 // buffer is full, Enqueue blocks; batches the server rejects as malformed
 // are moved aside, not deleted.
+//
+// A batch may carry metadata of the producer's own (EnqueueMeta), stored in
+// the same file as the payload and never sent. PendingMeta returns it for
+// the batches still queued, so a producer that keeps a record of what it
+// handed over can, after a crash, complete that record from the queue
+// itself: a batch and its metadata are committed by one rename.
+//
+// On disk, Dir holds one file per batch, named by a sequence number and the
+// signal: "<seq>.<signal>.pb" holds the bare payload, "<seq>.<signal>.pbm"
+// the metadata header described at metaMagic followed by the payload.
 package shipper
 
 import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -66,8 +77,16 @@ const (
 	DefaultMaxBackoff     = 30 * time.Second
 	DefaultRequestTimeout = 30 * time.Second
 
-	rejectedDir = "rejected"
-	batchExt    = ".pb"
+	rejectedDir  = "rejected"
+	batchExt     = ".pb"
+	batchMetaExt = ".pbm"
+
+	// metaMagic starts a .pbm file; a little-endian uint32 with the length
+	// of the metadata follows, then the metadata, then the payload.
+	metaMagic  = "vgm1"
+	metaHeader = len(metaMagic) + 4
+	// maxMeta bounds the metadata length read back from a file.
+	maxMeta = 64 << 20
 )
 
 // Config configures a Shipper.
@@ -80,7 +99,7 @@ type Config struct {
 	// as malformed are moved to Dir/rejected and left for an operator; they
 	// do not count against MaxBytes.
 	Dir string
-	// MaxBytes bounds the buffered payload bytes.
+	// MaxBytes bounds the buffered bytes: payloads and their metadata.
 	MaxBytes int64
 	// HTTPClient sends the requests; when nil one is built with TLS and
 	// RequestTimeout.
@@ -130,11 +149,16 @@ type Shipper struct {
 type entry struct {
 	seq    uint64
 	signal Signal
-	size   int64
+	size   int64 // of the file
+	meta   bool  // a .pbm file
 }
 
 func (e entry) name() string {
-	return fmt.Sprintf("%020d.%s%s", e.seq, e.signal, batchExt)
+	ext := batchExt
+	if e.meta {
+		ext = batchMetaExt
+	}
+	return fmt.Sprintf("%020d.%s%s", e.seq, e.signal, ext)
 }
 
 // New opens (or creates) the buffer directory and indexes the batches left
@@ -191,6 +215,13 @@ func New(cfg Config, logger *slog.Logger) (*Shipper, error) {
 // scan indexes existing batch files and removes temporary files left by a
 // crash mid-write (their batch was never acknowledged to the caller).
 func (s *Shipper) scan() error {
+	if rdes, err := os.ReadDir(filepath.Join(s.cfg.Dir, rejectedDir)); err == nil {
+		for _, de := range rdes {
+			if de.Type().IsRegular() && strings.HasPrefix(de.Name(), ".tmp-") {
+				_ = os.Remove(filepath.Join(s.cfg.Dir, rejectedDir, de.Name()))
+			}
+		}
+	}
 	des, err := os.ReadDir(s.cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("read shipper dir: %w", err)
@@ -233,9 +264,12 @@ func (s *Shipper) scan() error {
 }
 
 func parseName(name string) (entry, bool) {
-	base, ok := strings.CutSuffix(name, batchExt)
-	if !ok {
-		return entry{}, false
+	base, meta := strings.CutSuffix(name, batchMetaExt)
+	if !meta {
+		var ok bool
+		if base, ok = strings.CutSuffix(name, batchExt); !ok {
+			return entry{}, false
+		}
 	}
 	num, sig, ok := strings.Cut(base, ".")
 	if !ok {
@@ -249,7 +283,7 @@ func parseName(name string) (entry, bool) {
 	if !ok {
 		return entry{}, false
 	}
-	return entry{seq: seq, signal: signal}, true
+	return entry{seq: seq, signal: signal, meta: meta}, true
 }
 
 // Enqueue stores payload durably and returns once it is on disk. While the
@@ -258,7 +292,7 @@ func parseName(name string) (entry, bool) {
 // empty, so it cannot block forever. An error means the payload was not
 // stored.
 func (s *Shipper) Enqueue(ctx context.Context, signal Signal, payload []byte) error {
-	return s.EnqueueCommit(ctx, signal, payload, nil)
+	return s.EnqueueMeta(ctx, signal, payload, nil, nil)
 }
 
 // EnqueueCommit is Enqueue that also calls committed (when non-nil) at the
@@ -268,7 +302,20 @@ func (s *Shipper) Enqueue(ctx context.Context, signal Signal, payload []byte) er
 // only fall between two adjacent syscalls rather than around an fsync.
 // Once committed has been called, EnqueueCommit returns nil. committed runs
 // on the caller's goroutine and must not call back into the Shipper.
+//
+// A record kept in committed is written after the batch, so a crash in
+// between leaves the batch without it; EnqueueMeta closes that gap.
 func (s *Shipper) EnqueueCommit(ctx context.Context, signal Signal, payload []byte, committed func()) error {
+	return s.EnqueueMeta(ctx, signal, payload, nil, committed)
+}
+
+// EnqueueMeta is EnqueueCommit that stores meta in the batch's file, ahead
+// of the payload, so that the batch and its metadata are committed by the
+// same rename: whenever the batch is queued, PendingMeta returns meta. meta
+// is never sent; an empty meta stores a plain batch. A producer that records
+// "enqueued" in committed and, at its start, adds to that record what
+// PendingMeta returns has a record no crash can leave behind the queue.
+func (s *Shipper) EnqueueMeta(ctx context.Context, signal Signal, payload, meta []byte, committed func()) error {
 	if signal != Logs && signal != Metrics {
 		return fmt.Errorf("enqueue: unknown signal %d", signal)
 	}
@@ -279,7 +326,18 @@ func (s *Shipper) EnqueueCommit(ctx context.Context, signal Signal, payload []by
 	}
 	defer func() { <-s.enq }()
 
-	size := int64(len(payload))
+	if len(meta) > maxMeta {
+		return fmt.Errorf("enqueue %s: metadata of %d bytes exceeds %d", signal, len(meta), maxMeta)
+	}
+	var header []byte
+	if len(meta) > 0 {
+		header = make([]byte, 0, metaHeader+len(meta))
+		header = append(header, metaMagic...)
+		header = binary.LittleEndian.AppendUint32(header, uint32(len(meta)))
+		header = append(header, meta...)
+	}
+
+	size := int64(len(header) + len(payload))
 	for {
 		s.mu.Lock()
 		if s.bytes+size <= s.cfg.MaxBytes || len(s.queue) == 0 {
@@ -293,13 +351,13 @@ func (s *Shipper) EnqueueCommit(ctx context.Context, signal Signal, payload []by
 			return fmt.Errorf("enqueue %s: buffer full: %w", signal, ctx.Err())
 		}
 	}
-	e := entry{seq: s.nextSeq, signal: signal, size: size}
+	e := entry{seq: s.nextSeq, signal: signal, size: size, meta: header != nil}
 	s.nextSeq++
 	// Reserve the bytes before writing so concurrent checks see them.
 	s.bytes += size
 	s.mu.Unlock()
 
-	if err := s.writeBatch(e, payload, committed); err != nil {
+	if err := s.writeBatch(e, header, payload, committed); err != nil {
 		s.mu.Lock()
 		s.bytes -= size
 		s.mu.Unlock()
@@ -316,10 +374,11 @@ func (s *Shipper) EnqueueCommit(ctx context.Context, signal Signal, payload []by
 	return nil
 }
 
-// writeBatch writes tmp, fsyncs, renames into place and fsyncs the dir, so a
-// batch file either exists whole or not at all. The rename is the commit
-// point: after it the batch is queued whatever happens next.
-func (s *Shipper) writeBatch(e entry, payload []byte, committed func()) error {
+// writeBatch writes header and payload to tmp, fsyncs, renames into place
+// and fsyncs the dir, so a batch file either exists whole or not at all. The
+// rename is the commit point: after it the batch is queued whatever happens
+// next.
+func (s *Shipper) writeBatch(e entry, header, payload []byte, committed func()) error {
 	tmp, err := os.CreateTemp(s.cfg.Dir, ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("create batch file: %w", err)
@@ -329,6 +388,11 @@ func (s *Shipper) writeBatch(e entry, payload []byte, committed func()) error {
 		_ = tmp.Close()
 		_ = os.Remove(tmpName)
 		return err
+	}
+	if len(header) > 0 {
+		if _, err := tmp.Write(header); err != nil {
+			return fail(fmt.Errorf("write batch: %w", err))
+		}
 	}
 	if _, err := tmp.Write(payload); err != nil {
 		return fail(fmt.Errorf("write batch: %w", err))
@@ -365,6 +429,102 @@ func syncDir(dir string) error {
 		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return nil
+}
+
+// PendingMeta calls fn, oldest first, with the metadata of each batch of
+// signal that is still queued and was stored with metadata (EnqueueMeta).
+// fn runs on the caller's goroutine and may keep meta.
+//
+// A batch the sender delivers while PendingMeta runs may or may not be
+// seen; a producer that reconciles with the queue at its start therefore
+// calls PendingMeta before Run starts sending. Unreadable batches are
+// logged and skipped.
+func (s *Shipper) PendingMeta(signal Signal, fn func(meta []byte)) {
+	s.mu.Lock()
+	var pending []entry
+	for _, e := range s.queue {
+		if e.meta && e.signal == signal {
+			pending = append(pending, e)
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range pending {
+		meta, err := readMeta(filepath.Join(s.cfg.Dir, e.name()))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// Sent meanwhile.
+		case err != nil:
+			s.log.Error("read metadata of buffered batch", "file", e.name(), "err", err)
+		default:
+			fn(meta)
+		}
+	}
+}
+
+// SignalQueue is a Shipper bound to one signal, in the shape the log
+// tailers take as their queue (podlogs.Queue, hostlogs.Queue).
+type SignalQueue struct {
+	s      *Shipper
+	signal Signal
+}
+
+// Queue returns the Shipper bound to signal.
+func (s *Shipper) Queue(signal Signal) SignalQueue { return SignalQueue{s: s, signal: signal} }
+
+// EnqueueMeta is Shipper.EnqueueMeta for the queue's signal.
+func (q SignalQueue) EnqueueMeta(ctx context.Context, payload, meta []byte, committed func()) error {
+	return q.s.EnqueueMeta(ctx, q.signal, payload, meta, committed)
+}
+
+// PendingMeta is Shipper.PendingMeta for the queue's signal.
+func (q SignalQueue) PendingMeta(fn func(meta []byte)) { q.s.PendingMeta(q.signal, fn) }
+
+// readMeta reads the metadata of a .pbm file without its payload.
+func readMeta(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var head [metaHeader]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	n, err := metaLen(head[:])
+	if err != nil {
+		return nil, err
+	}
+	meta := make([]byte, n)
+	if _, err := io.ReadFull(f, meta); err != nil {
+		return nil, fmt.Errorf("read metadata: %w", err)
+	}
+	return meta, nil
+}
+
+func metaLen(head []byte) (int, error) {
+	if len(head) < metaHeader || string(head[:len(metaMagic)]) != metaMagic {
+		return 0, errors.New("not a batch with metadata")
+	}
+	n := binary.LittleEndian.Uint32(head[len(metaMagic):])
+	if n > maxMeta {
+		return 0, fmt.Errorf("metadata length %d out of range", n)
+	}
+	return int(n), nil
+}
+
+// splitBatch returns the payload of a batch file's content.
+func splitBatch(e entry, data []byte) ([]byte, error) {
+	if !e.meta {
+		return data, nil
+	}
+	n, err := metaLen(data)
+	if err != nil {
+		return nil, err
+	}
+	if metaHeader+n > len(data) {
+		return nil, fmt.Errorf("metadata length %d beyond the file's %d bytes", n, len(data))
+	}
+	return data[metaHeader+n:], nil
 }
 
 // Stats returns a snapshot of the counters.
@@ -453,6 +613,11 @@ func (s *Shipper) attempt(ctx context.Context, e entry) outcome {
 		s.log.Error("read buffered batch", "file", e.name(), "err", err)
 		return retry
 	}
+	payload, err = splitBatch(e, payload)
+	if err != nil {
+		// Only a file damaged on disk gets here; sending it is pointless.
+		return s.reject(e, path, nil, "unreadable batch file; kept for inspection", "err", err)
+	}
 
 	status, body, err := s.post(ctx, e.signal, payload)
 	switch {
@@ -469,27 +634,72 @@ func (s *Shipper) attempt(ctx context.Context, e entry) outcome {
 			s.log.Error("remove sent batch", "file", e.name(), "err", err)
 		}
 		s.sent.Add(1)
-		s.sentBytes.Add(uint64(e.size))
+		s.sentBytes.Add(uint64(len(payload)))
 		s.dequeue(e)
 		return sent
 	case permanent(status):
-		dst := filepath.Join(s.cfg.Dir, rejectedDir, e.name())
-		if err := os.Rename(path, dst); err != nil {
-			s.log.Error("move rejected batch aside, will retry", "file", e.name(), "err", err)
-			return retry
-		}
-		if err := syncDir(filepath.Join(s.cfg.Dir, rejectedDir)); err != nil {
-			s.log.Warn("fsync rejected dir", "err", err)
-		}
-		s.log.Error("server rejected batch; kept for inspection",
-			"file", dst, "status", status, "signal", e.signal.String(), "bytes", e.size, "response", snippet(body))
-		s.rejected.Add(1)
-		s.dequeue(e)
-		return rejected
+		return s.reject(e, path, payload, "server rejected batch; kept for inspection",
+			"status", status, "response", snippet(body))
 	default:
 		s.log.Warn("server refused batch, will retry", "file", e.name(), "status", status, "response", snippet(body))
 		return retry
 	}
+}
+
+// reject moves a batch to the rejected dir for an operator and logs msg. A
+// batch with metadata is stored there as its bare payload (a plain .pb file
+// that protobuf tools read); payload nil moves the file as it is.
+func (s *Shipper) reject(e entry, path string, payload []byte, msg string, attrs ...any) outcome {
+	rdir := filepath.Join(s.cfg.Dir, rejectedDir)
+	dst := filepath.Join(rdir, e.name())
+	if e.meta && payload != nil {
+		plain := e
+		plain.meta = false
+		dst = filepath.Join(rdir, plain.name())
+		// Written whole before the queued file goes: a crash in between
+		// leaves the batch queued, to be rejected again into the same name.
+		if err := writeFileAtomic(rdir, plain.name(), payload); err != nil {
+			s.log.Error("store rejected batch aside, will retry", "file", e.name(), "err", err)
+			return retry
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Error("remove rejected batch", "file", e.name(), "err", err)
+		}
+	} else if err := os.Rename(path, dst); err != nil {
+		s.log.Error("move rejected batch aside, will retry", "file", e.name(), "err", err)
+		return retry
+	}
+	if err := syncDir(rdir); err != nil {
+		s.log.Warn("fsync rejected dir", "err", err)
+	}
+	s.log.Error(msg, append([]any{"file", dst, "signal", e.signal.String(), "bytes", e.size}, attrs...)...)
+	s.rejected.Add(1)
+	s.dequeue(e)
+	return rejected
+}
+
+// writeFileAtomic writes dir/name through a temporary file that is fsynced
+// and renamed into place.
+func writeFileAtomic(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmpName := tmp.Name()
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmpName, filepath.Join(dir, name))
+	}
+	if err != nil {
+		_ = os.Remove(tmpName)
+	}
+	return err
 }
 
 // permanent reports statuses that mean this payload will never be accepted.

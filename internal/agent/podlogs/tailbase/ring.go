@@ -15,15 +15,17 @@ import (
 // Ring remembers the ids of the most recently delivered lines, in memory
 // and in an append-only file, so lines that the fileconsumer reads a second
 // time after a crash (it resumes from its last checkpoint) are not shipped
-// twice. It is not safe for concurrent use.
+// twice. The ids in memory are a circular buffer for their order and an
+// open-addressing set for lookups (idSet), both allocated once for the
+// capacity. It is not safe for concurrent use.
 type Ring struct {
 	path     string
 	f        *os.File
 	ids      []uint64 // circular buffer
 	next     int
 	full     bool
-	set      map[uint64]uint32
-	fileIDs  int // ids currently stored in the file
+	set      *idSet // the ids in the buffer, with multiplicity
+	fileIDs  int    // ids currently stored in the file
 	capacity int
 	dirty    bool // recorded but not yet fsynced
 	broken   bool // an append failed; the file needs a rewrite
@@ -37,7 +39,7 @@ func OpenRing(path string, capacity int) (*Ring, error) {
 	r := &Ring{
 		path:     path,
 		ids:      make([]uint64, capacity),
-		set:      make(map[uint64]uint32, capacity),
+		set:      newIDSet(capacity),
 		capacity: capacity,
 	}
 	data, err := os.ReadFile(path)
@@ -65,19 +67,14 @@ func OpenRing(path string, capacity int) (*Ring, error) {
 }
 
 // Contains reports whether id is among the remembered ids.
-func (r *Ring) Contains(id uint64) bool { return r.set[id] > 0 }
+func (r *Ring) Contains(id uint64) bool { return r.set.contains(id) }
 
 func (r *Ring) remember(id uint64) {
 	if r.full {
-		old := r.ids[r.next]
-		if r.set[old] <= 1 {
-			delete(r.set, old)
-		} else {
-			r.set[old]--
-		}
+		r.set.remove(r.ids[r.next])
 	}
 	r.ids[r.next] = id
-	r.set[id]++
+	r.set.add(id)
 	r.next++
 	if r.next == len(r.ids) {
 		r.next = 0
