@@ -141,9 +141,15 @@ func TestServerDownThenUpDeliversAllOnceInOrder(t *testing.T) {
 		t.Fatalf("while down: %+v", st)
 	}
 
-	ln, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("could not rebind %s: %v", addr, err)
+	// The port was ours a moment ago; another process may hold it briefly.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("could not rebind %s: %v", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	srv := httptest.NewUnstartedServer(col)
 	srv.Listener.Close()
