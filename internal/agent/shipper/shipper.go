@@ -34,6 +34,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"vigil/internal/fsutil"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -413,20 +414,8 @@ func (s *Shipper) writeBatch(e entry, header, payload []byte, committed func()) 
 	}
 	// Returning an error now would make the caller enqueue the batch a
 	// second time; the file is in place and is indexed either way.
-	if err := syncDir(s.cfg.Dir); err != nil {
+	if err := fsutil.SyncDir(s.cfg.Dir); err != nil {
 		s.log.Error("fsync buffer dir after enqueue", "file", e.name(), "err", err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return nil
 }
@@ -669,7 +658,7 @@ func (s *Shipper) reject(e entry, path string, payload []byte, msg string, attrs
 		s.log.Error("move rejected batch aside, will retry", "file", e.name(), "err", err)
 		return retry
 	}
-	if err := syncDir(rdir); err != nil {
+	if err := fsutil.SyncDir(rdir); err != nil {
 		s.log.Warn("fsync rejected dir", "err", err)
 	}
 	s.log.Error(msg, append([]any{"file", dst, "signal", e.signal.String(), "bytes", e.size}, attrs...)...)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"vigil/internal/fsutil"
 )
 
 // WriteFileAtomic replaces path with data so that after a crash the file
@@ -37,17 +39,5 @@ func WriteFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("rename %s: %w", tmpName, err)
 	}
 	ok = true
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	return nil
+	return fsutil.SyncDir(dir)
 }
