@@ -34,10 +34,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"vigil/internal/fsutil"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+
+	"vigil/internal/fsutil"
 )
 
 // Signal selects the OTLP endpoint of a batch.
