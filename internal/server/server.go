@@ -14,11 +14,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"vigil/internal/api/logsapi"
 	"vigil/internal/api/promapi"
 	"vigil/internal/auth"
 	"vigil/internal/ingest"
 	"vigil/internal/kube"
+	"vigil/internal/kube/kubestate"
 	"vigil/internal/store/logs"
 	"vigil/internal/store/metrics"
 	"vigil/internal/store/state"
@@ -56,6 +59,8 @@ type Server struct {
 	Logs    logs.Store
 	Ingest  *ingest.Handler
 	Kube    *kube.Inventory
+	// KubeState turns cluster object state into kube-state-metrics series.
+	KubeState *kubestate.Collector
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -112,6 +117,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		if s.Kube, err = kube.NewInventory(rc, "", log); err != nil {
 			return nil, err
 		}
+		cs, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes client: %w", err)
+		}
+		s.KubeState = kubestate.New(cs)
+		s.KubeState.Log = log.With("component", "kubestate")
 	}
 	s.httpSrv = &http.Server{
 		Handler:           s.routes(),
@@ -165,6 +176,17 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Info("kubernetes inventory synced")
 		}()
 	}
+	ksDone := make(chan struct{})
+	if s.KubeState != nil {
+		go func() {
+			defer close(ksDone)
+			if err := s.KubeState.Run(ctx, s.Metrics, 15*time.Second); err != nil {
+				s.log.Error("kube-state metrics", "err", err)
+			}
+		}()
+	} else {
+		close(ksDone)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		var err error
@@ -194,6 +216,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if s.Kube != nil {
 		s.Kube.Shutdown()
+	}
+	<-ksDone // it writes to the metrics store, which closes next
+	if s.KubeState != nil {
+		s.KubeState.Shutdown()
 	}
 	s.closeStores()
 	s.log.Info("server stopped")

@@ -62,6 +62,17 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 	})
 
+	t.Run("cluster state is queryable as kube-state metrics", func(t *testing.T) {
+		waitFor(t, "available replicas of the Deployment", 60*time.Second, func() (bool, string) {
+			r := s.promVector(t, `kube_deployment_status_replicas_available{namespace="shop",deployment="web"}`)
+			return len(r) == 1 && r[0].Value[1] == "3", fmt.Sprint(r)
+		})
+		waitFor(t, "3 running pods", 30*time.Second, func() (bool, string) {
+			r := s.promVector(t, `sum(kube_pod_status_phase{namespace="shop",phase="Running"})`)
+			return len(r) == 1 && r[0].Value[1] == "3", fmt.Sprint(r)
+		})
+	})
+
 	t.Run("pods are known with their labels", func(t *testing.T) {
 		var got []struct {
 			Name, UID, Node, Workload string
