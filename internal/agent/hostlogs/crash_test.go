@@ -95,9 +95,6 @@ func crashChild(dir, state, queue, atCommit string) int {
 // and repeat lines verbatim; what reaches the server must be every line
 // exactly as often as it was written.
 func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills child processes for several seconds")
-	}
 	dir := t.TempDir()
 	state := t.TempDir()
 	queue := t.TempDir()

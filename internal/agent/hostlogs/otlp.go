@@ -1,13 +1,11 @@
 package hostlogs
 
 import (
-	"fmt"
 	"path/filepath"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 )
 
 // Attribute keys. The server maps k8s.node.name to its node field, host.name
@@ -85,15 +83,6 @@ func buildLogs(recs []record, node string) plog.Logs {
 		}
 	}
 	return ld
-}
-
-// encodeLogs returns the OTLP/HTTP protobuf body (ExportLogsServiceRequest).
-func encodeLogs(ld plog.Logs) ([]byte, error) {
-	b, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-	if err != nil {
-		return nil, fmt.Errorf("marshal OTLP logs: %w", err)
-	}
-	return b, nil
 }
 
 // recordSize estimates a record's encoded size for batch bounding.

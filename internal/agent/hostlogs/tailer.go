@@ -571,7 +571,7 @@ func (t *Tailer) flushLocked(ctx context.Context) error {
 	if len(t.batch) == 0 {
 		return nil
 	}
-	payload, err := encodeLogs(buildLogs(t.batch, t.cfg.NodeName))
+	payload, err := tailbase.EncodeLogs(buildLogs(t.batch, t.cfg.NodeName))
 	if err != nil {
 		return err
 	}

@@ -82,9 +82,6 @@ func crashChild(root, state, queue, atCommit string) int {
 }
 
 func TestTailerExactlyOnceAcrossSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills child processes for several seconds")
-	}
 	root := filepath.Join(t.TempDir(), "pods")
 	state := t.TempDir()
 	queue := t.TempDir()

@@ -1,12 +1,10 @@
 package podlogs
 
 import (
-	"fmt"
 	"sort"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"vigil/internal/agent/podlogs/tailbase"
 )
@@ -127,15 +125,6 @@ func fillResource(a pcommon.Map, ref podRef, node string, enricher Enricher) {
 	for _, k := range keys {
 		a.PutStr(AttrPodLabel+k, meta.Labels[k])
 	}
-}
-
-// encodeLogs returns the OTLP/HTTP protobuf body (ExportLogsServiceRequest).
-func encodeLogs(ld plog.Logs) ([]byte, error) {
-	b, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
-	if err != nil {
-		return nil, fmt.Errorf("marshal OTLP logs: %w", err)
-	}
-	return b, nil
 }
 
 // recordSize estimates a record's encoded size for batch bounding.

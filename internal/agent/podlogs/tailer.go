@@ -482,7 +482,7 @@ func (t *Tailer) flushLocked(ctx context.Context) error {
 	}
 	// One payload per call keeps memory bounded by the batch limits, which
 	// the emit path enforces before the batch grows much past them.
-	payload, err := encodeLogs(buildLogs(t.batch, t.cfg.NodeName, t.cfg.Enricher))
+	payload, err := tailbase.EncodeLogs(buildLogs(t.batch, t.cfg.NodeName, t.cfg.Enricher))
 	if err != nil {
 		return err
 	}
