@@ -191,10 +191,16 @@ func (e *Embedded) Query(ctx context.Context, query string, r Range, limit int, 
 		q.AddPipeOffsetLimit(0, uint64(limit))
 	}
 	defer contain(&err, "run LogsQL query")
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var mu sync.Mutex
-	var rows [][]Field
+	// Without a limit rows stream to fn as blocks arrive, so memory stays
+	// bounded however many match; with one, at most limit rows are held to sort.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu     sync.Mutex
+		rows   [][]Field
+		fnErr  error
+		stream = limit <= 0
+	)
 	write := func(_ uint, db *logstorage.DataBlock) {
 		cols := db.GetColumns(false)
 		n := db.RowsCount()
@@ -209,16 +215,28 @@ func (e *Embedded) Query(ctx context.Context, query string, r Range, limit int, 
 			batch = append(batch, row)
 		}
 		mu.Lock()
-		rows = append(rows, batch...)
-		mu.Unlock()
+		defer mu.Unlock()
+		if !stream {
+			rows = append(rows, batch...)
+			return
+		}
+		for _, row := range batch {
+			if fnErr != nil {
+				return
+			}
+			if fnErr = fn(row); fnErr != nil {
+				cancel() // stop the search: the consumer is gone
+			}
+		}
 	}
-	if err := e.s.RunQuery(e.qctx(ctx, q), write); err != nil {
+	if err := e.s.RunQuery(e.qctx(ctx, q), write); err != nil && fnErr == nil {
 		return queryErr(err)
 	}
-	if limit > 0 {
-		// Blocks arrive from parallel workers; restore newest-first order.
-		slices.SortStableFunc(rows, func(a, b []Field) int { return cmpInt(timeOf(b), timeOf(a)) })
+	if stream {
+		return fnErr
 	}
+	// Blocks arrive from parallel workers; restore newest-first order.
+	slices.SortStableFunc(rows, func(a, b []Field) int { return cmpInt(timeOf(b), timeOf(a)) })
 	for _, row := range rows {
 		if err := fn(row); err != nil {
 			return err

@@ -145,3 +145,32 @@ func TestPanicsBecomeErrors(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestQueryWithoutLimitStreamsAndStopsOnConsumerError(t *testing.T) {
+	e := open(t, t.TempDir(), 0)
+	defer e.Close()
+	var rs []Record
+	for i := 0; i < 3000; i++ {
+		rs = append(rs, rec(time.Now().Add(-time.Duration(i)*time.Millisecond), fmt.Sprintf("p%d", i%5), fmt.Sprintf("line %d", i)))
+	}
+	if err := e.Write(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
+	e.Flush()
+	n := 0
+	if err := e.Query(context.Background(), "*", Range{}, 0, func([]Field) error { n++; return nil }); err != nil || n != 3000 {
+		t.Fatalf("streamed %d rows, err %v", n, err)
+	}
+	stop := fmt.Errorf("client went away")
+	n = 0
+	err := e.Query(context.Background(), "*", Range{}, 0, func([]Field) error {
+		n++
+		if n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 3 {
+		t.Errorf("after consumer error: err %v, %d rows delivered", err, n)
+	}
+}
