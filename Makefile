@@ -47,8 +47,14 @@ test-unit: web
 test-e2e: web cluster-build bin/vigil
 	VIGIL_BIN=$(CURDIR)/bin/vigil $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./test/e2e/...
 
+# Each feature area has its own bench command under bench/cmd/<area>; BENCH_ONLY picks some
+# (e.g. BENCH_ONLY="patterns monitors"); BENCH_FLAGS go to the logging/ingest bench ("bench").
+BENCH_ONLY ?= $(notdir $(wildcard bench/cmd/*))
 bench: bin/vigil
-	$(GO) run ./bench/cmd/bench $(BENCH_FLAGS)
+	@set -e; for b in $(BENCH_ONLY); do \
+		echo "== bench $$b"; \
+		if [ $$b = bench ]; then $(GO) run ./bench/cmd/bench $(BENCH_FLAGS); else $(GO) run ./bench/cmd/$$b; fi; \
+	done
 
 FUZZTIME ?= 30s
 fuzz:

@@ -45,8 +45,25 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.configFile, "config", "", "YAML file of settings (keys are flag names); precedence: flag > VIGIL_* env > file > default")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "debug, info, warn or error")
 	root.AddCommand(serverCmd(g), agentCmd(g), upCmd(g), versionCmd())
+	for _, c := range areaCommands {
+		root.AddCommand(c(g))
+	}
+	scan := &cobra.Command{Use: "scan", Short: "Scan images, file systems, IaC and the cluster for vulnerabilities and misconfigurations"}
+	for _, c := range scanCommands {
+		scan.AddCommand(c(g))
+	}
+	if scan.HasSubCommands() {
+		root.AddCommand(scan)
+	}
 	return root
 }
+
+// Each feature area's file in this folder appends its commands here from an
+// init function, so adding an area never edits this file.
+var (
+	areaCommands []func(*globals) *cobra.Command // top-level: `vigil patterns`, `vigil install`, …
+	scanCommands []func(*globals) *cobra.Command // under `vigil scan`: image, fs, iac, k8s
+)
 
 // prepare resolves env and file settings into the command's flags and builds the logger.
 func prepare(cmd *cobra.Command, g *globals) (*slog.Logger, error) {

@@ -72,6 +72,12 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// DB is the shared SQLite handle. Feature areas (monitors, security, automation)
+// keep their own tables in it, created by their own packages with
+// CREATE TABLE IF NOT EXISTS and prefixed with the area's name. It has a single
+// connection: never hold a transaction or a Rows open while calling out.
+func (s *Store) DB() *sql.DB { return s.db }
+
 // User is an account that can log in to the UI.
 type User struct {
 	Username     string
