@@ -17,7 +17,10 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
 	listersv1 "k8s.io/client-go/listers/core/v1"
+	netlisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -44,29 +47,50 @@ func Config(kubeconfig string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// Inventory caches nodes and pods.
+// Inventory caches the cluster's objects with one shared informer factory, so
+// every consumer in a process (API, kube-state metrics, events) shares one watch
+// per kind. The agent's inventory watches only its own node's pods.
 type Inventory struct {
 	factory informers.SharedInformerFactory
+	client  kubernetes.Interface
 	nodes   listersv1.NodeLister
 	pods    listersv1.PodLister
 	synced  []cache.InformerSynced
 	log     *slog.Logger
+
+	// Cluster-wide listers; nil in a node-scoped inventory.
+	Namespaces   listersv1.NamespaceLister
+	Services     listersv1.ServiceLister
+	PVCs         listersv1.PersistentVolumeClaimLister
+	Deployments  appslisters.DeploymentLister
+	StatefulSets appslisters.StatefulSetLister
+	DaemonSets   appslisters.DaemonSetLister
+	ReplicaSets  appslisters.ReplicaSetLister
+	Jobs         batchlisters.JobLister
+	CronJobs     batchlisters.CronJobLister
+	Ingresses    netlisters.IngressLister
 }
 
 // NewInventory builds informers. With nodeName set only that node's pods are
-// watched (the agent on a DaemonSet node); otherwise the whole cluster.
+// watched (the agent on a DaemonSet node); otherwise the whole cluster: nodes,
+// namespaces, pods, workloads, services, ingresses and PVCs.
 func NewInventory(cfg *rest.Config, nodeName string, log *slog.Logger) (*Inventory, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
+	return NewInventoryForClient(cs, nodeName, log)
+}
+
+// NewInventoryForClient is NewInventory with a ready client.
+func NewInventoryForClient(cs kubernetes.Interface, nodeName string, log *slog.Logger) (*Inventory, error) {
 	var opts []informers.SharedInformerOption
 	if nodeName != "" {
 		sel := fields.OneTermEqualSelector("spec.nodeName", nodeName).String()
 		opts = append(opts, informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = sel }))
 	}
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 10*time.Minute, opts...)
-	inv := &Inventory{factory: f, log: log}
+	inv := &Inventory{factory: f, client: cs, log: log}
 	podInf := f.Core().V1().Pods()
 	inv.pods = podInf.Lister()
 	inv.synced = append(inv.synced, podInf.Informer().HasSynced)
@@ -78,17 +102,57 @@ func NewInventory(cfg *rest.Config, nodeName string, log *slog.Logger) (*Invento
 	}}); err != nil {
 		return nil, fmt.Errorf("pod uid index: %w", err)
 	}
-	if nodeName == "" {
-		nodeInf := f.Core().V1().Nodes()
-		inv.nodes = nodeInf.Lister()
-		inv.synced = append(inv.synced, nodeInf.Informer().HasSynced)
+	if nodeName != "" {
+		return inv, nil
 	}
+	add := func(i cache.SharedIndexInformer) { inv.synced = append(inv.synced, i.HasSynced) }
+	core, apps, batch := f.Core().V1(), f.Apps().V1(), f.Batch().V1()
+	inv.nodes = core.Nodes().Lister()
+	add(core.Nodes().Informer())
+	inv.Namespaces = core.Namespaces().Lister()
+	add(core.Namespaces().Informer())
+	inv.Services = core.Services().Lister()
+	add(core.Services().Informer())
+	inv.PVCs = core.PersistentVolumeClaims().Lister()
+	add(core.PersistentVolumeClaims().Informer())
+	inv.Deployments = apps.Deployments().Lister()
+	add(apps.Deployments().Informer())
+	inv.StatefulSets = apps.StatefulSets().Lister()
+	add(apps.StatefulSets().Informer())
+	inv.DaemonSets = apps.DaemonSets().Lister()
+	add(apps.DaemonSets().Informer())
+	inv.ReplicaSets = apps.ReplicaSets().Lister()
+	add(apps.ReplicaSets().Informer())
+	inv.Jobs = batch.Jobs().Lister()
+	add(batch.Jobs().Informer())
+	inv.CronJobs = batch.CronJobs().Lister()
+	add(batch.CronJobs().Informer())
+	inv.Ingresses = f.Networking().V1().Ingresses().Lister()
+	add(f.Networking().V1().Ingresses().Informer())
 	return inv, nil
+}
+
+// Factory is the shared informer factory: other components register their
+// informers on it (before or after Start; Start again to run late ones).
+func (inv *Inventory) Factory() informers.SharedInformerFactory { return inv.factory }
+
+// Client is the clientset the informers use.
+func (inv *Inventory) Client() kubernetes.Interface { return inv.client }
+
+// Synced reports whether every informer holds its first full listing.
+func (inv *Inventory) Synced() bool {
+	for _, s := range inv.synced {
+		if !s() {
+			return false
+		}
+	}
+	return true
 }
 
 const uidIndex = "uid"
 
-// Start runs the informers until ctx ends; it does not wait for them.
+// Start runs the informers until ctx ends; it does not wait for them. It may be
+// called again to start informers registered after the first call.
 func (inv *Inventory) Start(ctx context.Context) { inv.factory.Start(ctx.Done()) }
 
 // WaitSynced waits until the caches hold the first full listing, or ctx ends.

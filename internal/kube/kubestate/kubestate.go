@@ -20,9 +20,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	netlisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"vigil/internal/store/metrics"
@@ -33,32 +34,47 @@ type Writer interface {
 	Write(ctx context.Context, series []metrics.Series) (metrics.WriteStats, error)
 }
 
-// Collector caches nodes, pods, deployments and namespaces with informers
-// and renders them as series on demand.
+// Collector renders the objects cached by a shared informer factory as
+// kube-state-metrics series.
 type Collector struct {
-	factory    informers.SharedInformerFactory
-	nodes      corelisters.NodeLister
-	pods       corelisters.PodLister
-	namespaces corelisters.NamespaceLister
-	deploys    appslisters.DeploymentLister
-	synced     []cache.InformerSynced
+	factory      informers.SharedInformerFactory
+	nodes        corelisters.NodeLister
+	pods         corelisters.PodLister
+	namespaces   corelisters.NamespaceLister
+	services     corelisters.ServiceLister
+	pvcs         corelisters.PersistentVolumeClaimLister
+	deploys      appslisters.DeploymentLister
+	statefulsets appslisters.StatefulSetLister
+	daemonsets   appslisters.DaemonSetLister
+	replicasets  appslisters.ReplicaSetLister
+	jobs         batchlisters.JobLister
+	cronjobs     batchlisters.CronJobLister
+	ingresses    netlisters.IngressLister
+	synced       []cache.InformerSynced
 
 	// Log receives write errors from Run; nil means slog.Default().
 	Log *slog.Logger
 }
 
-// New builds the informers (resync every 10 minutes) without starting them.
-func New(cs kubernetes.Interface) *Collector {
-	f := informers.NewSharedInformerFactory(cs, 10*time.Minute)
+// New registers its informers on f (shared with the server's inventory, so
+// each kind is watched once) without starting them.
+func New(f informers.SharedInformerFactory) *Collector {
 	c := &Collector{factory: f}
-	nodes := f.Core().V1().Nodes()
-	pods := f.Core().V1().Pods()
-	nss := f.Core().V1().Namespaces()
-	deps := f.Apps().V1().Deployments()
-	c.nodes, c.pods, c.namespaces, c.deploys = nodes.Lister(), pods.Lister(), nss.Lister(), deps.Lister()
-	c.synced = []cache.InformerSynced{
-		nodes.Informer().HasSynced, pods.Informer().HasSynced,
-		nss.Informer().HasSynced, deps.Informer().HasSynced,
+	core, apps, batch := f.Core().V1(), f.Apps().V1(), f.Batch().V1()
+	c.nodes, c.pods, c.namespaces = core.Nodes().Lister(), core.Pods().Lister(), core.Namespaces().Lister()
+	c.services, c.pvcs = core.Services().Lister(), core.PersistentVolumeClaims().Lister()
+	c.deploys, c.statefulsets = apps.Deployments().Lister(), apps.StatefulSets().Lister()
+	c.daemonsets, c.replicasets = apps.DaemonSets().Lister(), apps.ReplicaSets().Lister()
+	c.jobs, c.cronjobs = batch.Jobs().Lister(), batch.CronJobs().Lister()
+	c.ingresses = f.Networking().V1().Ingresses().Lister()
+	for _, inf := range []cache.SharedIndexInformer{
+		core.Nodes().Informer(), core.Pods().Informer(), core.Namespaces().Informer(),
+		core.Services().Informer(), core.PersistentVolumeClaims().Informer(),
+		apps.Deployments().Informer(), apps.StatefulSets().Informer(), apps.DaemonSets().Informer(),
+		apps.ReplicaSets().Informer(), batch.Jobs().Informer(), batch.CronJobs().Informer(),
+		f.Networking().V1().Ingresses().Informer(),
+	} {
+		c.synced = append(c.synced, inf.HasSynced)
 	}
 	return c
 }
@@ -143,13 +159,28 @@ func (c *Collector) Collect(now time.Time) []metrics.Series {
 			e.pod(p)
 		}
 	}
-	if list, err := c.deploys.List(k8slabels.Everything()); err == nil {
-		sortByKey(list, func(d *appsv1.Deployment) string { return d.Namespace + "/" + d.Name })
-		for _, d := range list {
-			e.deployment(d)
-		}
-	}
+	collect(c.deploys.List, e.deployment)
+	collect(c.statefulsets.List, e.statefulset)
+	collect(c.daemonsets.List, e.daemonset)
+	collect(c.replicasets.List, e.replicaset)
+	collect(c.jobs.List, e.job)
+	collect(c.cronjobs.List, e.cronjob)
+	collect(c.services.List, e.service)
+	collect(c.ingresses.List, e.ingress)
+	collect(c.pvcs.List, e.pvc)
 	return e.out
+}
+
+// collect lists one kind and emits each object, in namespace/name order.
+func collect[T metav1.Object](list func(k8slabels.Selector) ([]T, error), emit func(T)) {
+	objs, err := list(k8slabels.Everything())
+	if err != nil {
+		return
+	}
+	sortByKey(objs, func(o T) string { return o.GetNamespace() + "/" + o.GetName() })
+	for _, o := range objs {
+		emit(o)
+	}
 }
 
 func sortByKey[T any](s []T, key func(T) string) {
@@ -219,6 +250,18 @@ func (e *emitter) node(n *corev1.Node) {
 		res, unit, v := resourceValue(name, q.AsApproximateFloat64(), q.MilliValue())
 		e.add("kube_node_status_capacity", v, "node", n.Name, "resource", res, "unit", unit)
 	}
+	for _, name := range sortedResourceNames(n.Status.Allocatable) {
+		q := n.Status.Allocatable[name]
+		res, unit, v := resourceValue(name, q.AsApproximateFloat64(), q.MilliValue())
+		e.add("kube_node_status_allocatable", v, "node", n.Name, "resource", res, "unit", unit)
+	}
+	e.add("kube_node_spec_unschedulable", boolVal(n.Spec.Unschedulable), "node", n.Name)
+	kv := []string{"node", n.Name}
+	names, values := LabelPairs(n.Labels)
+	for i := range names {
+		kv = append(kv, names[i], values[i])
+	}
+	e.add("kube_node_labels", 1, kv...)
 }
 
 func sortedResourceNames(l corev1.ResourceList) []corev1.ResourceName {
@@ -287,6 +330,7 @@ func (e *emitter) pod(p *corev1.Pod) {
 		e.add("kube_pod_container_status_ready", boolVal(cs.Ready),
 			"namespace", ns, "pod", name, "uid", uid, "container", cs.Name)
 	}
+	e.podContainers(p)
 	kv := []string{"namespace", ns, "pod", name, "uid", uid}
 	names, values := LabelPairs(p.Labels)
 	for i := range names {
@@ -304,6 +348,9 @@ func (e *emitter) deployment(d *appsv1.Deployment) {
 	e.add("kube_deployment_spec_replicas", float64(replicas), "namespace", ns, "deployment", name)
 	e.add("kube_deployment_status_replicas_available", float64(d.Status.AvailableReplicas), "namespace", ns, "deployment", name)
 	e.add("kube_deployment_status_replicas_updated", float64(d.Status.UpdatedReplicas), "namespace", ns, "deployment", name)
+	e.add("kube_deployment_status_replicas", float64(d.Status.Replicas), "namespace", ns, "deployment", name)
+	e.add("kube_deployment_status_replicas_ready", float64(d.Status.ReadyReplicas), "namespace", ns, "deployment", name)
+	e.add("kube_deployment_status_replicas_unavailable", float64(d.Status.UnavailableReplicas), "namespace", ns, "deployment", name)
 }
 
 var invalidLabelChars = regexp.MustCompile(`[^a-zA-Z0-9_]`)

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"vigil/internal/store/metrics"
@@ -94,7 +95,7 @@ func TestCollectFake(t *testing.T) {
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := New(cs)
+	c := New(informers.NewSharedInformerFactory(cs, 0))
 	c.Start(ctx)
 	defer func() { cancel(); c.Shutdown() }() // Shutdown waits for the informers to stop
 	if err := c.WaitSynced(ctx); err != nil {
@@ -200,7 +201,7 @@ func TestRunCluster(t *testing.T) {
 	}
 
 	rec := &recorder{}
-	kc := New(cs)
+	kc := New(informers.NewSharedInformerFactory(cs, 0))
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- kc.Run(runCtx, rec, 200*time.Millisecond) }()
