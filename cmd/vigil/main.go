@@ -95,6 +95,7 @@ func addServerFlags(fs *pflag.FlagSet, c *server.Config) {
 	fs.DurationVar(&c.MetricsRetention, "metrics-retention", 15*24*time.Hour, "delete metrics older than this")
 	fs.Int64Var(&c.MetricsMaxBytes, "metrics-max-bytes", 0, "delete the oldest metric blocks beyond this size (0 = no limit)")
 	fs.DurationVar(&c.LogsRetention, "logs-retention", 7*24*time.Hour, "delete logs older than this (whole days, at least 24h)")
+	fs.DurationVar(&c.EventsRetention, "events-retention", 30*24*time.Hour, "delete Kubernetes and vigil events older than this (whole days)")
 	fs.Int64Var(&c.LogsMaxDiskBytes, "logs-max-disk-bytes", 0, "delete the oldest log days beyond this size (0 = no limit)")
 	fs.Int64Var(&c.LogsMinFreeDisk, "logs-min-free-disk-bytes", 256<<20, "refuse log writes (senders retry) while free disk is below this")
 	fs.Int64Var(&c.LogsMemoryBytes, "logs-memory-bytes", 512<<20, "memory the log engine's caches may use")
@@ -103,6 +104,14 @@ func addServerFlags(fs *pflag.FlagSet, c *server.Config) {
 	fs.IntVar(&c.QueryMaxSamples, "query-max-samples", 50_000_000, "most samples one PromQL query may load")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig for the cluster inventory (in-cluster config is used when empty and running in a pod)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure even without --tls-cert (behind a TLS proxy)")
+	fs.StringVar(&c.SMTP.Host, "smtp-host", "", "mail server for notifications (none when empty)")
+	fs.IntVar(&c.SMTP.Port, "smtp-port", 0, "mail server port (default 587, or 465 with --smtp-tls=tls)")
+	fs.StringVar(&c.SMTP.Username, "smtp-username", "", "mail server user (AUTH PLAIN)")
+	fs.StringVar(&c.SMTP.Password, "smtp-password", "", "mail server password (prefer VIGIL_SMTP_PASSWORD)")
+	fs.StringVar(&c.SMTP.From, "smtp-from", "vigil@localhost", "sender address of notification mails")
+	fs.StringVar(&c.SMTP.TLS, "smtp-tls", "starttls", "starttls, tls (implicit) or none")
+	fs.StringVar(&c.MonitorsDir, "monitors-dir", "", "directory of monitor definitions (YAML) loaded at start")
+	fs.StringVar(&c.ExternalURL, "external-url", "", "URL users reach vigil at, for links in notifications (default http://localhost:8080)")
 }
 
 func addAgentFlags(fs *pflag.FlagSet, c *agent.Config, withConnection bool) {

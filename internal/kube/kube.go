@@ -21,6 +21,8 @@ import (
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	netlisters "k8s.io/client-go/listers/networking/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -53,6 +55,7 @@ func Config(kubeconfig string) (*rest.Config, error) {
 type Inventory struct {
 	factory informers.SharedInformerFactory
 	client  kubernetes.Interface
+	meta    metadatainformer.SharedInformerFactory // objects followed by metadata only (secrets, config maps)
 	nodes   listersv1.NodeLister
 	pods    listersv1.PodLister
 	synced  []cache.InformerSynced
@@ -79,7 +82,18 @@ func NewInventory(cfg *rest.Config, nodeName string, log *slog.Logger) (*Invento
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return NewInventoryForClient(cs, nodeName, log)
+	inv, err := NewInventoryForClient(cs, nodeName, log)
+	if err != nil {
+		return nil, err
+	}
+	if nodeName == "" {
+		mc, err := metadata.NewForConfig(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes metadata client: %w", err)
+		}
+		inv.meta = metadatainformer.NewSharedInformerFactory(mc, 10*time.Minute)
+	}
+	return inv, nil
 }
 
 // NewInventoryForClient is NewInventory with a ready client.
@@ -136,6 +150,10 @@ func NewInventoryForClient(cs kubernetes.Interface, nodeName string, log *slog.L
 // informers on it (before or after Start; Start again to run late ones).
 func (inv *Inventory) Factory() informers.SharedInformerFactory { return inv.factory }
 
+// MetaFactory is the shared metadata-only informer factory (nil in a
+// node-scoped inventory or one built from a bare client).
+func (inv *Inventory) MetaFactory() metadatainformer.SharedInformerFactory { return inv.meta }
+
 // Client is the clientset the informers use.
 func (inv *Inventory) Client() kubernetes.Interface { return inv.client }
 
@@ -153,7 +171,12 @@ const uidIndex = "uid"
 
 // Start runs the informers until ctx ends; it does not wait for them. It may be
 // called again to start informers registered after the first call.
-func (inv *Inventory) Start(ctx context.Context) { inv.factory.Start(ctx.Done()) }
+func (inv *Inventory) Start(ctx context.Context) {
+	inv.factory.Start(ctx.Done())
+	if inv.meta != nil {
+		inv.meta.Start(ctx.Done())
+	}
+}
 
 // WaitSynced waits until the caches hold the first full listing, or ctx ends.
 func (inv *Inventory) WaitSynced(ctx context.Context) error {
@@ -164,7 +187,12 @@ func (inv *Inventory) WaitSynced(ctx context.Context) error {
 }
 
 // Shutdown stops the informers and waits for them.
-func (inv *Inventory) Shutdown() { inv.factory.Shutdown() }
+func (inv *Inventory) Shutdown() {
+	inv.factory.Shutdown()
+	if inv.meta != nil {
+		inv.meta.Shutdown()
+	}
+}
 
 // Node is a node as the UI and API show it.
 type Node struct {

@@ -11,17 +11,21 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
 	"vigil/internal/api/logsapi"
 	"vigil/internal/api/promapi"
+	"vigil/internal/audit"
 	"vigil/internal/auth"
+	"vigil/internal/deploy"
+	"vigil/internal/events"
 	"vigil/internal/ingest"
 	"vigil/internal/kube"
 	"vigil/internal/kube/kubestate"
+	"vigil/internal/monitor"
+	"vigil/internal/notify"
 	"vigil/internal/store/logs"
 	"vigil/internal/store/metrics"
 	"vigil/internal/store/state"
@@ -47,6 +51,13 @@ type Config struct {
 	QueryMaxSamples  int
 	Kubeconfig       string
 	SecureCookies    bool
+	EventsRetention  time.Duration
+	// SMTP is the mail server notifications are sent through.
+	SMTP notify.SMTPConfig
+	// MonitorsDir holds monitor definitions (YAML) loaded at start.
+	MonitorsDir string
+	// ExternalURL is where users reach vigil (links in notifications).
+	ExternalURL string
 }
 
 // Server is a running vigil server.
@@ -61,6 +72,17 @@ type Server struct {
 	Kube    *kube.Inventory
 	// KubeState turns cluster object state into kube-state-metrics series.
 	KubeState *kubestate.Collector
+	// Monitors evaluates monitors and sends their notifications.
+	Monitors *monitor.Engine
+	// Automation checks drift of Helm releases and serves /api/automation.
+	Automation *deploy.Service
+	// Events is the stream of Kubernetes and vigil events (its own log store).
+	Events      *events.Store
+	kubeWatcher *events.KubeWatcher
+	snaps       snapshotCache
+
+	// bg tracks background loops that use the stores; they end before the stores close.
+	bg sync.WaitGroup
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -108,7 +130,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}); err != nil {
 		return nil, err
 	}
+	evStore, err := logs.OpenEmbedded(logs.Options{
+		Dir: filepath.Join(cfg.DataDir, "events"), Retention: cfg.EventsRetention,
+		MinFreeDiskBytes: cfg.LogsMinFreeDisk, MemoryAllowedBytes: cfg.LogsMemoryBytes, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open event store: %w", err)
+	}
+	s.Events = events.New(evStore)
 	s.Ingest = &ingest.Handler{Logs: s.Logs, Metrics: s.Metrics, MaxBodyBytes: cfg.MaxBodyBytes, Log: log}
+	if s.Monitors, err = monitor.Open(ctx, monitor.Options{DB: s.State.DB(), Metrics: s.Metrics, Logs: s.Logs, SMTP: cfg.SMTP,
+		Dir: cfg.MonitorsDir, BaseURL: cfg.ExternalURL, Log: log.With("component", "monitors")}); err != nil {
+		return nil, err
+	}
 	rc, err := kube.Config(cfg.Kubeconfig)
 	if err != nil {
 		return nil, err
@@ -117,12 +151,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		if s.Kube, err = kube.NewInventory(rc, "", log); err != nil {
 			return nil, err
 		}
-		cs, err := kubernetes.NewForConfig(rc)
-		if err != nil {
-			return nil, fmt.Errorf("kubernetes client: %w", err)
-		}
-		s.KubeState = kubestate.New(cs)
+		s.KubeState = kubestate.New(s.Kube.Factory())
 		s.KubeState.Log = log.With("component", "kubestate")
+		if s.kubeWatcher, err = events.NewKubeWatcher(s.Events, s.Kube.Factory(), s.Kube.MetaFactory(), s.State, log.With("component", "events")); err != nil {
+			return nil, err
+		}
+	}
+	if s.Automation, err = deploy.NewService(ctx, deploy.ServiceConfig{DB: s.State.DB(), Logs: s.Logs, Events: s.Events,
+		HasCluster: rc != nil, Kubeconfig: cfg.Kubeconfig, Log: log.With("component", "automation")}); err != nil {
+		return nil, err
 	}
 	s.httpSrv = &http.Server{
 		Handler:           s.routes(),
@@ -166,6 +203,10 @@ func (s *Server) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if s.kubeWatcher != nil {
+		s.Background(ctx, "events", s.kubeWatcher.Run)
+		s.Background(ctx, "drift", s.Automation.Run)
+	}
 	if s.Kube != nil {
 		s.Kube.Start(ctx)
 		go func() {
@@ -176,6 +217,11 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Info("kubernetes inventory synced")
 		}()
 	}
+	monDone := make(chan struct{})
+	go func() {
+		defer close(monDone)
+		s.Monitors.Run(ctx)
+	}()
 	ksDone := make(chan struct{})
 	if s.KubeState != nil {
 		go func() {
@@ -218,6 +264,8 @@ func (s *Server) Run(ctx context.Context) error {
 		s.Kube.Shutdown()
 	}
 	<-ksDone // it writes to the metrics store, which closes next
+	<-monDone
+	s.bg.Wait()
 	if s.KubeState != nil {
 		s.KubeState.Shutdown()
 	}
@@ -226,7 +274,24 @@ func (s *Server) Run(ctx context.Context) error {
 	return serveErr
 }
 
+// Background runs fn until ctx ends; Run waits for it before closing the
+// stores. Errors are logged.
+func (s *Server) Background(ctx context.Context, name string, fn func(context.Context) error) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("background task failed", "task", name, "err", err)
+		}
+	}()
+}
+
 func (s *Server) closeStores() {
+	if s.Events != nil {
+		if err := s.Events.Close(); err != nil {
+			s.log.Error("close events", "err", err)
+		}
+	}
 	if s.Logs != nil {
 		if err := s.Logs.Close(); err != nil {
 			s.log.Error("close logs", "err", err)
@@ -261,9 +326,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/logs", agent(http.HandlerFunc(s.Ingest.ServeOTLPLogs)))
 	mux.Handle("POST /v1/metrics", agent(http.HandlerFunc(s.Ingest.ServeOTLPMetrics)))
 	mux.Handle("POST /api/v1/write", agent(http.HandlerFunc(s.Ingest.ServeRemoteWrite)))
+	// The API server's audit webhook can only name a URL, so it may carry its token as ?token=.
+	mux.Handle("POST /api/v1/audit/webhook", audit.TokenFromQuery(agent(&audit.Receiver{Logs: s.Logs, MaxBodyBytes: s.cfg.MaxBodyBytes, Log: s.log})))
 
 	(&promapi.API{Store: s.Metrics}).Register(mux, user)
 	(&logsapi.API{Store: s.Logs}).Register(mux, user)
+	s.Monitors.Register(mux, user)
 
 	mux.HandleFunc("POST /api/auth/login", s.login)
 	mux.Handle("GET /api/auth/me", user(http.HandlerFunc(s.me)))
@@ -274,6 +342,18 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/nodes", user(http.HandlerFunc(s.listNodes)))
 	mux.Handle("GET /api/nodes/{name}", user(http.HandlerFunc(s.getNode)))
 	mux.Handle("GET /api/pods", user(http.HandlerFunc(s.listPods)))
+	mux.Handle("GET /api/cluster/overview", user(http.HandlerFunc(s.clusterOverview)))
+	mux.Handle("GET /api/cluster/map", user(http.HandlerFunc(s.clusterMap)))
+	mux.Handle("GET /api/cluster/resources", user(http.HandlerFunc(s.clusterResources)))
+	mux.Handle("GET /api/cluster/containers", user(http.HandlerFunc(s.clusterContainers)))
+	mux.Handle("GET /api/cluster/namespaces/{name}", user(http.HandlerFunc(s.namespaceDetail)))
+	mux.Handle("GET /api/cluster/workloads/{namespace}/{kind}/{name}", user(http.HandlerFunc(s.workloadDetail)))
+	mux.Handle("GET /api/cluster/pods/{namespace}/{name}", user(http.HandlerFunc(s.podDetail)))
+	mux.Handle("GET /api/events", user(http.HandlerFunc(s.listEvents)))
+	mux.Handle("GET /api/events/facets", user(http.HandlerFunc(s.eventFacets)))
+	mux.Handle("GET /api/events/histogram", user(http.HandlerFunc(s.eventHistogram)))
+	mux.Handle("POST /api/events", user(http.HandlerFunc(s.postEvent)))
+	s.Automation.Register(mux, user)
 	mux.Handle("/api/", http.NotFoundHandler())
 
 	// The UI's static files are public (they hold no data); every data call is authenticated.
