@@ -111,7 +111,10 @@ func addServerFlags(fs *pflag.FlagSet, c *server.Config) {
 	fs.StringVar(&c.SMTP.From, "smtp-from", "vigil@localhost", "sender address of notification mails")
 	fs.StringVar(&c.SMTP.TLS, "smtp-tls", "starttls", "starttls, tls (implicit) or none")
 	fs.StringVar(&c.MonitorsDir, "monitors-dir", "", "directory of monitor definitions (YAML) loaded at start")
+	fs.StringVar(&c.CompliancePoliciesDir, "compliance-policies-dir", "", "directory of custom Rego compliance controls (package vigil.controls.<name>)")
+	fs.DurationVar(&c.ComplianceInterval, "compliance-interval", 5*time.Minute, "how often the compliance controls are evaluated")
 	fs.StringVar(&c.ExternalURL, "external-url", "", "URL users reach vigil at, for links in notifications (default http://localhost:8080)")
+	addKubeletServerFlags(fs, c)
 }
 
 func addAgentFlags(fs *pflag.FlagSet, c *agent.Config, withConnection bool) {
@@ -135,6 +138,7 @@ func addAgentFlags(fs *pflag.FlagSet, c *agent.Config, withConnection bool) {
 	fs.StringVar(&c.RootFS, "rootfs-path", "/", "host root filesystem, for filesystem usage")
 	fs.DurationVar(&c.MetricsInterval, "metrics-interval", 15*time.Second, "how often node metrics are collected")
 	fs.Int64Var(&c.BufferMaxBytes, "buffer-max-bytes", 256<<20, "largest on-disk send buffer")
+	addKubeletAgentFlags(fs, c)
 }
 
 func serverCmd(g *globals) *cobra.Command {

@@ -16,10 +16,14 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 
 	"vigil/internal/agent/hostlogs"
+	"vigil/internal/agent/nodecheck"
 	"vigil/internal/agent/nodemetrics"
 	"vigil/internal/agent/podlogs"
+	"vigil/internal/agent/processes"
 	"vigil/internal/agent/shipper"
 	"vigil/internal/kube"
+	"vigil/internal/kubelet"
+	"vigil/internal/store/metrics"
 )
 
 // Config holds the agent's settings.
@@ -37,6 +41,11 @@ type Config struct {
 	BufferMaxBytes  int64
 	Kubeconfig      string
 	CAFile          string // trust this CA for the server's certificate
+	// KubeletURL is this node's kubelet (https://$NODE_IP:10250); empty disables
+	// container resource metrics.
+	KubeletURL         string
+	KubeletInsecureTLS bool
+	ProcessesTop       int // top processes by CPU and by memory to report; 0 disables
 }
 
 // Run runs the agent until ctx ends, then stops every part cleanly.
@@ -139,6 +148,51 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		mctx, mcancel := context.WithCancel(ctx)
 		g.Add(func() error { return metricsLoop(mctx, nm, ship, cfg.MetricsInterval, log) }, func(error) { mcancel() })
 	}
+	shipSeries := func(scope string) func(context.Context, []metrics.Series) error {
+		return func(ctx context.Context, s []metrics.Series) error {
+			payload, err := kubelet.EncodeOTLP(s, scope)
+			if err != nil {
+				return fmt.Errorf("encode %s metrics: %w", scope, err)
+			}
+			return ship.Enqueue(ctx, shipper.Metrics, payload)
+		}
+	}
+	if cfg.KubeletURL != "" {
+		kp, err := kubelet.NewNodePoller(kubelet.NodeConfig{Node: cfg.NodeName, BaseURL: cfg.KubeletURL,
+			TLS: kubelet.TLSOptions{Insecure: cfg.KubeletInsecureTLS}, Interval: cfg.MetricsInterval,
+			Sink: shipSeries("vigil/kubelet"), Log: log.With("component", "kubelet")})
+		if err != nil {
+			return err
+		}
+		kctx, kcancel := context.WithCancel(ctx)
+		g.Add(func() error { return kp.Run(kctx) }, func(error) { kcancel() })
+	}
+	if cfg.ProcessesTop > 0 {
+		var res processes.Resolver
+		if rc != nil {
+			idx, err := processes.NewPodIndex(rc, cfg.NodeName)
+			if err != nil {
+				return err
+			}
+			ictx, icancel := context.WithCancel(ctx)
+			idx.Start(ictx)
+			g.Add(func() error { <-ictx.Done(); return nil }, func(error) { icancel(); idx.Shutdown() })
+			res = idx
+		}
+		pc, err := processes.New(processes.Config{NodeName: cfg.NodeName, ProcPath: cfg.ProcPath, Top: cfg.ProcessesTop, Resolver: res})
+		if err != nil {
+			return err
+		}
+		pctx, pcancel := context.WithCancel(ctx)
+		plog := log.With("component", "processes")
+		g.Add(func() error { return pc.Run(pctx, cfg.MetricsInterval, shipSeries("vigil/processes"), plog) }, func(error) { pcancel() })
+	}
+	// CIS node checks: the kubelet's settings and file permissions on this host.
+	nctx, ncancel := context.WithCancel(ctx)
+	ncfg := nodecheck.Config{NodeName: cfg.NodeName, ProcPath: cfg.ProcPath, RootFS: cfg.RootFS}
+	g.Add(func() error {
+		return nodecheck.Run(nctx, ncfg, nodecheck.NewSender(cfg.ServerURL, cfg.Token, tlsCfg), 10*time.Minute, log.With("component", "nodecheck"))
+	}, func(error) { ncancel() })
 	g.Add(func() error { <-ctx.Done(); return nil }, func(error) { cancel() })
 	log.Info("agent started", "server", cfg.ServerURL, "podLogs", cfg.PodLogsRoot, "kubernetes", rc != nil)
 	err = g.Run()
@@ -182,5 +236,6 @@ func (p podMeta) Lookup(uid string) (podlogs.Meta, bool) {
 	if !ok {
 		return podlogs.Meta{}, false
 	}
-	return podlogs.Meta{Labels: pod.Labels, Workload: pod.Workload, Node: pod.Node}, true
+	// The node's zone is added by the server, which watches every node.
+	return podlogs.Meta{Labels: pod.Labels, Workload: pod.Workload, WorkloadKind: pod.Kind, Node: pod.Node}, true
 }

@@ -26,6 +26,7 @@ var resourceFieldNames = map[string]string{
 	"k8s.node.name":               "node",
 	"k8s.workload.name":           "workload",
 	"k8s.workload.kind":           "workload_kind",
+	"cloud.availability_zone":     "zone",
 	"service.name":                "service",
 	"host.name":                   "host",
 }

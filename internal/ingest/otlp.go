@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -29,6 +30,11 @@ type Handler struct {
 	Metrics      metrics.Store
 	MaxBodyBytes int64
 	Log          *slog.Logger
+	// OnStored, when set, sees every batch of log records after it is stored
+	// (the online pattern index); it must return quickly and not keep the slice.
+	OnStored func([]logs.Record)
+	// Pipeline, when set, parses, masks, filters and rate-limits records before they are stored.
+	Pipeline *Pipeline
 
 	LinesIn   atomic.Int64
 	SamplesIn atomic.Int64
@@ -163,8 +169,14 @@ func (h *Handler) otlpLogs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	records := LogsToRecords(req.Logs())
+	if h.Pipeline != nil {
+		records = h.Pipeline.Process(records, time.Now())
+	}
 	if err := h.Logs.Write(r.Context(), records); err != nil {
 		return fmt.Errorf("store %d log records: %w", len(records), err)
+	}
+	if h.OnStored != nil {
+		h.OnStored(records)
 	}
 	h.LinesIn.Add(int64(len(records)))
 	writeOTLPResponse(w, enc, plogotlp.NewExportResponse())

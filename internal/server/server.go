@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/client-go/informers"
+
 	"vigil/internal/api/logsapi"
 	"vigil/internal/api/promapi"
 	"vigil/internal/audit"
@@ -26,6 +28,10 @@ import (
 	"vigil/internal/kube/kubestate"
 	"vigil/internal/monitor"
 	"vigil/internal/notify"
+	patternindex "vigil/internal/patterns/index"
+	"vigil/internal/report"
+	"vigil/internal/security/compliance/posture"
+	"vigil/internal/security/imagescan"
 	"vigil/internal/store/logs"
 	"vigil/internal/store/metrics"
 	"vigil/internal/store/state"
@@ -58,6 +64,11 @@ type Config struct {
 	MonitorsDir string
 	// ExternalURL is where users reach vigil (links in notifications).
 	ExternalURL string
+	// Kubelet makes the server scrape kubelet metrics itself (clusters without agents, tests).
+	Kubelet KubeletScrapeConfig
+	// CompliancePoliciesDir holds custom Rego controls; ComplianceInterval is how often the controls run.
+	CompliancePoliciesDir string
+	ComplianceInterval    time.Duration
 }
 
 // Server is a running vigil server.
@@ -70,12 +81,21 @@ type Server struct {
 	Logs    logs.Store
 	Ingest  *ingest.Handler
 	Kube    *kube.Inventory
+
+	// Patterns mines log templates at ingest and serves /api/patterns.
+	Patterns *patternindex.Index
+
 	// KubeState turns cluster object state into kube-state-metrics series.
 	KubeState *kubestate.Collector
 	// Monitors evaluates monitors and sends their notifications.
 	Monitors *monitor.Engine
 	// Automation checks drift of Helm releases and serves /api/automation.
 	Automation *deploy.Service
+	// Vulns scans the cluster's running images and serves /api/vulns.
+	Vulns *imagescan.Scanner
+	// Compliance runs the security controls and serves /api/compliance; Reports mails them.
+	Compliance *posture.Service
+	Reports    *report.Service
 	// Events is the stream of Kubernetes and vigil events (its own log store).
 	Events      *events.Store
 	kubeWatcher *events.KubeWatcher
@@ -91,6 +111,9 @@ type Server struct {
 
 // New opens the stores and prepares the HTTP handler. Call Run to serve.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err error) {
+	if err := cfg.Kubelet.validate(); err != nil {
+		return nil, err
+	}
 	s = &Server{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
@@ -139,7 +162,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	}
 	s.Events = events.New(evStore)
 	s.Ingest = &ingest.Handler{Logs: s.Logs, Metrics: s.Metrics, MaxBodyBytes: cfg.MaxBodyBytes, Log: log}
-	if s.Monitors, err = monitor.Open(ctx, monitor.Options{DB: s.State.DB(), Metrics: s.Metrics, Logs: s.Logs, SMTP: cfg.SMTP,
+	if s.Ingest.Pipeline, err = logsapi.OpenPipeline(ctx, s.State.DB()); err != nil {
+		return nil, err
+	}
+	s.Ingest.Pipeline.Log = log.With("component", "log-pipeline")
+	if s.Patterns, err = patternindex.Open(ctx, s.State.DB(), s.Logs, log.With("component", "patterns"),
+		patternindex.Options{Retention: cfg.LogsRetention}); err != nil {
+		return nil, err
+	}
+	s.Ingest.OnStored = s.Patterns.Observe
+	if s.Monitors, err = monitor.Open(ctx, monitor.Options{DB: s.State.DB(), Metrics: s.Metrics, Logs: s.Logs, Events: s.Events, SMTP: cfg.SMTP,
 		Dir: cfg.MonitorsDir, BaseURL: cfg.ExternalURL, Log: log.With("component", "monitors")}); err != nil {
 		return nil, err
 	}
@@ -151,14 +183,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		if s.Kube, err = kube.NewInventory(rc, "", log); err != nil {
 			return nil, err
 		}
+		s.Ingest.Pipeline.Zone = logsapi.ZoneLookup(s.Kube)
 		s.KubeState = kubestate.New(s.Kube.Factory())
 		s.KubeState.Log = log.With("component", "kubestate")
 		if s.kubeWatcher, err = events.NewKubeWatcher(s.Events, s.Kube.Factory(), s.Kube.MetaFactory(), s.State, log.With("component", "events")); err != nil {
 			return nil, err
 		}
 	}
+	var complianceInformers informers.SharedInformerFactory
+	if s.Kube != nil {
+		complianceInformers = s.Kube.Factory()
+	}
+	if s.Compliance, err = posture.Open(ctx, posture.Options{DB: s.State.DB(), Factory: complianceInformers, PoliciesDir: cfg.CompliancePoliciesDir,
+		Interval: cfg.ComplianceInterval, Events: s.Events, Log: log.With("component", "compliance")}); err != nil {
+		return nil, err
+	}
+	if s.Reports, err = report.Open(ctx, report.Options{DB: s.State.DB(), Compliance: s.Compliance, SMTP: cfg.SMTP,
+		BaseURL: cfg.ExternalURL, Log: log.With("component", "reports")}); err != nil {
+		return nil, err
+	}
 	if s.Automation, err = deploy.NewService(ctx, deploy.ServiceConfig{DB: s.State.DB(), Logs: s.Logs, Events: s.Events,
 		HasCluster: rc != nil, Kubeconfig: cfg.Kubeconfig, Log: log.With("component", "automation")}); err != nil {
+		return nil, err
+	}
+	if s.Vulns, err = imagescan.New(ctx, imagescan.Options{DB: s.State.DB(), DBDir: filepath.Join(cfg.DataDir, "vulndb"), Kube: rc,
+		Events: s.Events, Log: log.With("component", "vulns")}); err != nil {
 		return nil, err
 	}
 	s.httpSrv = &http.Server{
@@ -203,10 +252,15 @@ func (s *Server) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	s.Background(ctx, "patterns", func(ctx context.Context) error { s.Patterns.Run(ctx); return nil })
+	s.Background(ctx, "compliance", s.Compliance.Run)
+	s.Background(ctx, "reports", s.Reports.Run)
+	s.Background(ctx, "log-pipeline", func(ctx context.Context) error { s.Ingest.Pipeline.Run(ctx, s.Logs, s.Metrics); return nil })
 	if s.kubeWatcher != nil {
 		s.Background(ctx, "events", s.kubeWatcher.Run)
 		s.Background(ctx, "drift", s.Automation.Run)
 	}
+	s.Background(ctx, "vulns", s.Vulns.Run)
 	if s.Kube != nil {
 		s.Kube.Start(ctx)
 		go func() {
@@ -233,6 +287,7 @@ func (s *Server) Run(ctx context.Context) error {
 	} else {
 		close(ksDone)
 	}
+	kubeletDone := s.startKubeletScrape(ctx)
 	errc := make(chan error, 1)
 	go func() {
 		var err error
@@ -264,6 +319,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.Kube.Shutdown()
 	}
 	<-ksDone // it writes to the metrics store, which closes next
+	<-kubeletDone
 	<-monDone
 	s.bg.Wait()
 	if s.KubeState != nil {
@@ -326,12 +382,16 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/logs", agent(http.HandlerFunc(s.Ingest.ServeOTLPLogs)))
 	mux.Handle("POST /v1/metrics", agent(http.HandlerFunc(s.Ingest.ServeOTLPMetrics)))
 	mux.Handle("POST /api/v1/write", agent(http.HandlerFunc(s.Ingest.ServeRemoteWrite)))
-	// The API server's audit webhook can only name a URL, so it may carry its token as ?token=.
+	// kube-apiserver audit webhook (audit.k8s.io/v1 EventList); clients that cannot set headers may pass ?token=.
 	mux.Handle("POST /api/v1/audit/webhook", audit.TokenFromQuery(agent(&audit.Receiver{Logs: s.Logs, MaxBodyBytes: s.cfg.MaxBodyBytes, Log: s.log})))
 
 	(&promapi.API{Store: s.Metrics}).Register(mux, user)
 	(&logsapi.API{Store: s.Logs}).Register(mux, user)
+	(&logsapi.Explorer{DB: s.State.DB(), Store: s.Logs, Pipeline: s.Ingest.Pipeline}).Register(mux, user)
+	s.Patterns.Register(mux, user)
 	s.Monitors.Register(mux, user)
+	s.Compliance.Register(mux, user, agent)
+	s.Reports.Register(mux, user)
 
 	mux.HandleFunc("POST /api/auth/login", s.login)
 	mux.Handle("GET /api/auth/me", user(http.HandlerFunc(s.me)))
@@ -341,6 +401,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("DELETE /api/tokens/{id}", user(http.HandlerFunc(s.deleteToken)))
 	mux.Handle("GET /api/nodes", user(http.HandlerFunc(s.listNodes)))
 	mux.Handle("GET /api/nodes/{name}", user(http.HandlerFunc(s.getNode)))
+	mux.Handle("GET /api/nodes/{name}/processes", user(http.HandlerFunc(s.nodeProcesses)))
 	mux.Handle("GET /api/pods", user(http.HandlerFunc(s.listPods)))
 	mux.Handle("GET /api/cluster/overview", user(http.HandlerFunc(s.clusterOverview)))
 	mux.Handle("GET /api/cluster/map", user(http.HandlerFunc(s.clusterMap)))
@@ -354,6 +415,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/events/histogram", user(http.HandlerFunc(s.eventHistogram)))
 	mux.Handle("POST /api/events", user(http.HandlerFunc(s.postEvent)))
 	s.Automation.Register(mux, user)
+	s.Vulns.Register(mux, user)
 	mux.Handle("/api/", http.NotFoundHandler())
 
 	// The UI's static files are public (they hold no data); every data call is authenticated.

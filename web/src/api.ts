@@ -356,3 +356,137 @@ export async function logsHits(
   const timestamps = [...sum.keys()].sort((a, b) => a - b);
   return { timestamps, values: timestamps.map((t) => sum.get(t)!) };
 }
+
+// ---- node processes ----
+
+export interface NodeProcess {
+  pid: number;
+  command: string;
+  args?: string;
+  user: string;
+  cpuPercent: number;
+  cpuSeconds: number;
+  memoryBytes: number;
+  memoryPercent?: number;
+  startTime?: string;
+  containerId?: string;
+  namespace?: string;
+  pod?: string;
+  container?: string;
+}
+
+export interface NodeProcessList {
+  node: string;
+  time: string;
+  collectedAt?: string;
+  processes: NodeProcess[];
+}
+
+/** The node's top processes at `time` (Unix seconds; default now). */
+export const getNodeProcesses = (name: string, params: { time?: number; sort?: 'cpu' | 'memory'; limit?: number }, signal?: AbortSignal) =>
+  getJSON<NodeProcessList>(`/api/nodes/${encodeURIComponent(name)}/processes`, params, signal);
+
+/** The session's CSRF token, for requests that send a raw body (file uploads). */
+export function csrfToken(): string {
+  return csrf;
+}
+
+// ---- log patterns ----
+
+export interface LogPattern {
+  id: string;
+  template: string;
+  count: number;
+  share: number;
+  first_seen: string;
+  last_seen: string;
+  previous_count: number;
+  trend: 'new' | 'rising' | 'falling' | 'steady';
+  sample: string;
+  /** LogsQL filter selecting this pattern's lines. */
+  filter: string;
+  /** The request's query narrowed to this pattern, for the log explorer. */
+  query: string;
+}
+
+export interface PatternResult {
+  mode: 'index' | 'scan';
+  query: string;
+  start: string;
+  end: string;
+  total: number;
+  previous_total: number;
+  truncated: boolean;
+  scanned?: number;
+  patterns: LogPattern[];
+}
+
+/** Log templates of `query` between start and end (Unix seconds), with trends against the previous window. */
+export const getPatterns = (query: string, start: number, end: number, signal?: AbortSignal) =>
+  getJSON<PatternResult>('/api/patterns', { query, start, end }, signal);
+
+// ---- log explorer ----
+
+/** Matching lines per bucket, one series per value of `field` (e.g. level). */
+export async function logsHitsBy(
+  query: string,
+  start: number,
+  end: number,
+  step: number,
+  field: string,
+  signal?: AbortSignal,
+): Promise<{ value: string; timestamps: number[]; values: number[] }[]> {
+  const body = await getJSON<{ hits?: { fields?: Record<string, string>; timestamps?: unknown[]; values?: unknown[] }[] }>(
+    '/select/logsql/hits',
+    { query, start, end, step: `${step}s`, field, fields_limit: 20 },
+    signal,
+  );
+  return (body?.hits ?? []).map((h) => ({
+    value: h.fields?.[field] ?? '',
+    timestamps: (h.timestamps ?? []).map(toUnix),
+    values: (h.values ?? []).map((v) => Number(v) || 0),
+  }));
+}
+
+export async function logsFieldNames(query: string, start: number, end: number, signal?: AbortSignal): Promise<FieldValue[]> {
+  const body = await getJSON<{ values?: FieldValue[] }>('/select/logsql/field_names', { query, start, end }, signal);
+  return (body?.values ?? []).filter((v) => v.value !== '');
+}
+
+/** Field values with hit counts, most frequent first. */
+export async function logsFacet(field: string, query: string, start: number, end: number, limit: number, signal?: AbortSignal): Promise<FieldValue[]> {
+  const body = await getJSON<{ values?: FieldValue[] }>('/select/logsql/field_values', { field, query, start, end, limit }, signal);
+  return (body?.values ?? []).filter((v) => v.value !== '').sort((a, b) => (b.hits ?? 0) - (a.hits ?? 0));
+}
+
+export const logContext = (params: Params, signal?: AbortSignal) => getJSON<LogRecord[]>('/api/logs/context', params, signal);
+
+export interface SavedView {
+  id: number;
+  name: string;
+  query: string;
+  range: string;
+  createdBy: string;
+  createdAt: string;
+}
+export const listSavedViews = (signal?: AbortSignal) => getJSON<SavedView[]>('/api/logs/views', undefined, signal);
+export const saveView = (v: { name: string; query: string; range: string }) => sendJSON<SavedView>('POST', '/api/logs/views', v);
+export const deleteSavedView = (id: number) => sendJSON<null>('DELETE', `/api/logs/views/${id}`);
+
+export interface LogPipelineRules {
+  include?: string[];
+  exclude?: string[];
+  redact?: { namespace?: string; pattern: string }[];
+  noBuiltinRedaction?: boolean;
+  rateLimit?: number;
+  rateBurst?: number;
+  namespaceRateLimits?: Record<string, number>;
+}
+export const getLogRules = () => getJSON<LogPipelineRules>('/api/logs/rules');
+export const putLogRules = (r: LogPipelineRules) => sendJSON<LogPipelineRules>('PUT', '/api/logs/rules', r);
+
+/** Up to limit rows as raw JSON lines (for export). */
+export async function logsQueryRaw(query: string, start: number, end: number, limit: number, signal?: AbortSignal): Promise<LogRecord[]> {
+  const res = await request('/select/logsql/query', { params: { query, limit, start, end }, signal });
+  return parseJSONLines<LogRecord>(await res.text());
+}

@@ -8,8 +8,22 @@ import { OverviewPage } from './pages/Overview';
 import { InfrastructurePage } from './pages/Infrastructure';
 import { NodeDetailPage } from './pages/NodeDetail';
 import { LogsPage } from './pages/Logs';
+import { LogAuditPage } from './pages/LogAudit';
+import { LogDetailPage } from './pages/LogDetail';
+import { LogTailPage } from './pages/LogTail';
+import { PatternsPage } from './pages/Patterns';
 import { SettingsPage } from './pages/Settings';
+import { AutomationPage } from './pages/Automation';
+import { ClusterMapPage } from './pages/ClusterMap';
+import { ResourcesPage } from './pages/Resources';
+import { ContainersPage } from './pages/Containers';
+import { EventsPage } from './pages/Events';
+import { NamespacePage, PodPage, WorkloadPage } from './pages/ClusterDetail';
 import { ComingNext, COMING } from './pages/ComingNext';
+import { SecurityPage } from './pages/Security';
+import { CompliancePage } from './pages/Compliance';
+import { VulnImagePage } from './pages/VulnImage';
+import { MonitorsRoute } from './pages/Monitors';
 
 interface NavItem {
   path: string;
@@ -20,6 +34,7 @@ interface NavItem {
 const NAV: NavItem[] = [
   { path: '/', label: 'Overview', icon: 'overview' },
   { path: '/infrastructure', label: 'Infrastructure', icon: 'server' },
+  { path: '/cluster', label: 'Kubernetes', icon: 'overview' },
   { path: '/logs', label: 'Logs', icon: 'logs' },
   { path: '/monitors', label: 'Monitors', icon: 'bell' },
   { path: '/security', label: 'Security', icon: 'shield' },
@@ -153,7 +168,31 @@ function Route(props: { path: string; query: URLSearchParams; session: Session }
     return <NodeDetailPage key={name} name={name} query={props.query} />;
   }
   if (p === '/logs') return <LogsPage query={props.query} />;
+  if (p === '/logs/patterns') return <PatternsPage query={props.query} />;
+  if (p === '/logs/tail') return <LogTailPage query={props.query} />;
+  if (p === '/logs/detail') return <LogDetailPage query={props.query} />;
+  if (p === '/logs/audit') return <LogAuditPage query={props.query} />;
+  if (p === '/cluster' || p === '/cluster/map') return <ClusterMapPage query={props.query} />;
+  if (p === '/cluster/resources') return <ResourcesPage query={props.query} />;
+  if (p === '/cluster/containers') return <ContainersPage query={props.query} />;
+  if (p === '/events') return <EventsPage query={props.query} />;
+  if (p === '/monitors' || p.startsWith('/monitors/')) return <MonitorsRoute path={p} query={props.query} />;
+  {
+    const seg = p.split('/').slice(1).map(decodeURIComponent);
+    if (seg[0] === 'cluster' && seg[1] === 'namespaces' && seg.length === 3)
+      return <NamespacePage key={p} name={seg[2]} query={props.query} />;
+    if (seg[0] === 'cluster' && seg[1] === 'workloads' && seg.length === 5)
+      return <WorkloadPage key={p} ns={seg[2]} kind={seg[3]} name={seg[4]} query={props.query} />;
+    if (seg[0] === 'cluster' && seg[1] === 'pods' && seg.length === 4) return <PodPage key={p} ns={seg[2]} name={seg[3]} query={props.query} />;
+  }
   if (p === '/settings') return <SettingsPage session={props.session} />;
+  if (p === '/automation') return <AutomationPage />;
+  if (p === '/security/compliance') return <CompliancePage query={props.query} />;
+  if (p === '/security') return <SecurityPage query={props.query} />;
+  if (p.startsWith('/security/images/')) {
+    const digest = decodeURIComponent(p.slice('/security/images/'.length));
+    return <VulnImagePage key={digest} digest={digest} />;
+  }
   const coming = COMING[p.slice(1)];
   if (coming) return <ComingNext {...coming} />;
   return (

@@ -2,9 +2,12 @@ package podlogs
 
 // Meta is what the cluster knows about a pod beyond its log path.
 type Meta struct {
-	Labels   map[string]string
-	Workload string
-	Node     string
+	Labels       map[string]string
+	Workload     string
+	WorkloadKind string
+	Node         string
+	// Zone is the node's topology.kubernetes.io/zone label.
+	Zone string
 }
 
 // Enricher looks up pod metadata by pod UID, typically from an informer

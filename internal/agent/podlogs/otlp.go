@@ -19,6 +19,8 @@ const (
 	AttrRestartCount = "k8s.container.restart_count"
 	AttrNodeName     = "k8s.node.name"
 	AttrWorkload     = "k8s.workload.name"
+	AttrWorkloadKind = "k8s.workload.kind"
+	AttrZone         = "cloud.availability_zone"
 	AttrPodLabel     = "k8s.pod.label." // prefix
 
 	AttrIOStream     = "log.iostream"
@@ -116,6 +118,12 @@ func fillResource(a pcommon.Map, ref podRef, node string, enricher Enricher) {
 	}
 	if meta.Workload != "" {
 		a.PutStr(AttrWorkload, meta.Workload)
+	}
+	if meta.WorkloadKind != "" {
+		a.PutStr(AttrWorkloadKind, meta.WorkloadKind)
+	}
+	if meta.Zone != "" {
+		a.PutStr(AttrZone, meta.Zone)
 	}
 	keys := make([]string, 0, len(meta.Labels))
 	for k := range meta.Labels {

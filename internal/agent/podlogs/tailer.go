@@ -482,6 +482,10 @@ func (t *Tailer) flushLocked(ctx context.Context) error {
 	}
 	// One payload per call keeps memory bounded by the batch limits, which
 	// the emit path enforces before the batch grows much past them.
+	// Stack traces become one record each. Joining only merges records
+	// (their line ids travel together), so a failed delivery retried with
+	// the same batch ships the same records.
+	t.batch = joinTraces(t.batch, t.cfg.MaxMessageBytes)
 	payload, err := tailbase.EncodeLogs(buildLogs(t.batch, t.cfg.NodeName, t.cfg.Enricher))
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"vigil/internal/store/logs"
@@ -26,6 +27,26 @@ type API struct {
 	// TailLag is how far back each tail poll looks again, because rows become
 	// searchable about a second after they are written.
 	TailLag time.Duration
+
+	flushMu   sync.Mutex
+	lastFlush time.Time
+}
+
+// flushForTail makes freshly written rows searchable at most once per poll
+// while someone tails, so a live tail shows lines within a poll of their
+// arrival instead of after the engine's one-second flush.
+func (a *API) flushForTail(poll time.Duration) {
+	f, ok := a.Store.(interface{ Flush() })
+	if !ok {
+		return
+	}
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
+	if time.Since(a.lastFlush) < poll {
+		return
+	}
+	f.Flush()
+	a.lastFlush = time.Now()
 }
 
 // Register adds the routes to mux, wrapping each with wrap (authentication).
@@ -334,10 +355,10 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request) {
 
 	poll, lag := a.TailPoll, a.TailLag
 	if poll <= 0 {
-		poll = time.Second
+		poll = 250 * time.Millisecond
 	}
 	if lag <= 0 {
-		lag = 5 * time.Second
+		lag = 3 * time.Second
 	}
 	offset := time.Duration(0)
 	if s := r.FormValue("start_offset"); s != "" {
@@ -352,6 +373,7 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request) {
 	var buf []byte
 	for {
 		now := time.Now()
+		a.flushForTail(poll)
 		from := cursor.Add(-lag)
 		var rows [][]logs.Field
 		err := a.Store.Query(r.Context(), q, logs.Range{Start: from, End: now}, 0, func(row []logs.Field) error {

@@ -133,9 +133,13 @@ func (e *Embedded) Write(ctx context.Context, records []Record) (err error) {
 			}
 		}
 		streamFields := StreamFields
-		if len(fields) == 0 {
-			// Not a container's output (e.g. a host log file): one stream per node and file.
-			streamFields = HostStreamFields
+		// Not a container's output: a host log file is one stream per node and
+		// file; anything else (e.g. the API server's audit events) one per source.
+		for _, alt := range [][]string{HostStreamFields, SourceStreamFields} {
+			if len(fields) > 0 {
+				break
+			}
+			streamFields = alt
 			for _, sf := range streamFields {
 				for _, f := range r.Fields {
 					if f.Name == sf && f.Value != "" {

@@ -15,6 +15,10 @@ var StreamFields = []string{"namespace", "pod", "container"}
 // HostStreamFields identify a stream of a record that has no container, such as a host log file.
 var HostStreamFields = []string{"node", "file"}
 
+// SourceStreamFields identify a stream of records that belong to neither, such as
+// the API server's audit events (source="kube-audit").
+var SourceStreamFields = []string{"source"}
+
 // Field is one name=value pair of a record.
 type Field struct {
 	Name  string `json:"name"`

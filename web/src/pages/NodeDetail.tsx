@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, errText, getNode, isAbort, type Node } from '../api';
 import { Chart, type ChartQuery } from '../components/Chart';
 import { ErrorBox, Link, PageHeader, RangePicker, RefreshPicker } from '../components/ui';
+import { ProcessTable } from '../components/ProcessTable';
 import { fmtAgo, fmtBytes, fmtCores, fmtDateTime } from '../format';
 import { navigate } from '../router';
 import { nowSec, rangeByKey, REFRESH_OPTIONS, useInterval, useTick } from '../time';
@@ -208,6 +209,7 @@ export function NodeDetailPage(props: { name: string; query: URLSearchParams }) 
         <Chart title="Filesystem usage" queries={q.filesystem} unit="percent" yMax={100} {...common} />
         <Chart title="Load average" queries={q.load} unit="number" {...common} />
       </div>
+      <ProcessTable node={name} reload={end} />
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { ErrorBox, Link, PageHeader } from '../components/ui';
 import { fmtCount, fmtPct } from '../format';
 import { nowSec, useInterval } from '../time';
 import { CPU_PCT_BY_NODE, MEM_PCT_BY_NODE } from './Infrastructure';
+import { ClusterOverview } from './ClusterOverview';
 
 interface Stat<T> {
   value?: T;
@@ -94,6 +95,8 @@ export function OverviewPage() {
           <div class="card-foot">{usage.error ? <span class="crit-text">{usage.error}</span> : 'current, over all reporting nodes'}</div>
         </Link>
       </div>
+
+      <ClusterOverview />
 
       {noNodes && (
         <div class="panel getting-started" id="getting-started">

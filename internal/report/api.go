@@ -1,0 +1,176 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+)
+
+// Register mounts the report API under /api/compliance/.
+func (s *Service) Register(mux *http.ServeMux, user func(http.Handler) http.Handler) {
+	mux.Handle("GET /api/compliance/reports", user(http.HandlerFunc(s.list)))
+	mux.Handle("POST /api/compliance/reports", user(http.HandlerFunc(s.generate)))
+	mux.Handle("GET /api/compliance/reports/{id}/{file}", user(http.HandlerFunc(s.download)))
+	mux.Handle("GET /api/compliance/report-schedules", user(http.HandlerFunc(s.listSchedules)))
+	mux.Handle("POST /api/compliance/report-schedules", user(http.HandlerFunc(s.addSchedule)))
+	mux.Handle("DELETE /api/compliance/report-schedules/{id}", user(http.HandlerFunc(s.deleteSchedule)))
+	mux.Handle("POST /api/compliance/report-schedules/{id}/run", user(http.HandlerFunc(s.runSchedule)))
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("bad JSON body: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) list(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.Reports(r.Context(), 100)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rs)
+}
+
+// generate makes an on-demand report; recipients (optional) get it by mail.
+func (s *Service) generate(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Title      string   `json:"title"`
+		Recipients []string `json:"recipients"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+	}
+	if req.Title == "" {
+		req.Title = "Compliance report"
+	}
+	if len(req.Title) > 200 || len(req.Recipients) > 50 {
+		writeError(w, http.StatusBadRequest, errors.New("title at most 200 characters, at most 50 recipients"))
+		return
+	}
+	for _, a := range req.Recipients {
+		if _, err := mail.ParseAddress(a); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("recipient %q is not an e-mail address", a))
+			return
+		}
+	}
+	st, err := s.Generate(r.Context(), 0, req.Title, req.Recipients)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, st)
+}
+
+func (s *Service) download(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, errors.New("bad report id"))
+		return
+	}
+	name := r.PathValue("file") // report.html, report.csv, report.json
+	format, ok := strings.CutPrefix(name, "report.")
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Errorf("unknown file %q (report.html, report.csv, report.json)", name))
+		return
+	}
+	b, t, err := s.File(r.Context(), id, format)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, errors.New("no such report"))
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusNotFound, err)
+		return
+	}
+	ct := map[string]string{"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}[format]
+	w.Header().Set("Content-Type", ct)
+	disp := "attachment"
+	if format == "html" && r.URL.Query().Get("download") == "" {
+		disp = "inline"
+		// The report is static HTML: no scripts, no remote content.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`%s; filename="compliance-%s-%d.%s"`, disp, t.Format("2006-01-02"), id, format))
+	_, _ = w.Write(b)
+}
+
+func (s *Service) listSchedules(w http.ResponseWriter, r *http.Request) {
+	scs, err := s.Schedules(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, scs)
+}
+
+func (s *Service) addSchedule(w http.ResponseWriter, r *http.Request) {
+	var sc Schedule
+	if err := decode(r, &sc); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	sc, err := s.AddSchedule(r.Context(), sc)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sc)
+}
+
+func (s *Service) deleteSchedule(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, errors.New("bad id"))
+		return
+	}
+	ok, err := s.DeleteSchedule(r.Context(), id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	if !ok {
+		writeError(w, http.StatusNotFound, errors.New("no such schedule"))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) runSchedule(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, errors.New("bad id"))
+		return
+	}
+	st, err := s.RunSchedule(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, errors.New("no such schedule"))
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, st)
+}

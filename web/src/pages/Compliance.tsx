@@ -1,0 +1,636 @@
+// Security · Compliance: score per framework (CIS Kubernetes Benchmark, CIS
+// EKS, NSA-CISA, Pod Security Standards), failed checks with evidence and
+// filters, the controls, exceptions (accepted risks) and reports.
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { errText, isAbort } from '../api';
+import { Empty, ErrorBox, Link, PageHeader } from '../components/ui';
+import { fmtAgo, fmtCount, fmtDateTime } from '../format';
+import { navigate } from '../router';
+import { useInterval } from '../time';
+import {
+  addException,
+  addSchedule,
+  complianceFindings,
+  complianceScan,
+  complianceSummary,
+  deleteException,
+  deleteSchedule,
+  generateReport,
+  listExceptions,
+  listReports,
+  listSchedules,
+  refs,
+  runSchedule,
+  SEVS,
+  type ControlStatus,
+  type Exception,
+  type Finding,
+  type Schedule,
+  type Score,
+  type StoredReport,
+  type Summary,
+} from './ComplianceApi';
+import './Compliance.css';
+
+const TABS = [
+  { key: 'overview', label: 'Overview' },
+  { key: 'controls', label: 'Controls' },
+  { key: 'exceptions', label: 'Exceptions' },
+  { key: 'reports', label: 'Reports' },
+] as const;
+type Tab = (typeof TABS)[number]['key'];
+
+export function CompliancePage(props: { query: URLSearchParams }) {
+  const tab = (TABS.find((t) => t.key === props.query.get('tab'))?.key ?? 'overview') as Tab;
+  const [sum, setSum] = useState<Summary | null>(null);
+  const [err, setErr] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  const load = useCallback(() => {
+    const ac = new AbortController();
+    complianceSummary(ac.signal)
+      .then((s) => {
+        setSum(s);
+        setErr('');
+      })
+      .catch((e) => !isAbort(e) && setErr(errText(e)));
+    return () => ac.abort();
+  }, []);
+  useEffect(load, [load]);
+  useInterval(load, 15000);
+
+  const setTab = (t: Tab) => navigate(`/security/compliance${t === 'overview' ? '' : `?tab=${t}`}`);
+  const evaluate = async () => {
+    setBusy(true);
+    try {
+      await complianceScan();
+      load();
+    } catch (e) {
+      setErr(errText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="page comp-page" id="compliance-page">
+      <PageHeader
+        title="Security · Compliance"
+        subtitle={
+          <span id="compliance-status">
+            {sum?.time
+              ? `Evaluated ${fmtAgo(sum.time)} · ${fmtCount(sum.objects)} objects · ${sum.durationMs.toFixed(0)} ms`
+              : 'Not evaluated yet'}
+            {' · '}
+            <Link href="/security" id="compliance-to-vulns">
+              Vulnerabilities
+            </Link>
+          </span>
+        }
+      >
+        <div class="segmented" role="tablist" id="compliance-tabs">
+          {TABS.map((t) => (
+            <button type="button" key={t.key} id={`compliance-tab-${t.key}`} class={tab === t.key ? 'active' : ''} onClick={() => setTab(t.key)}>
+              {t.label}
+            </button>
+          ))}
+        </div>
+        <button type="button" class="btn" id="compliance-scan" disabled={busy} onClick={evaluate}>
+          {busy ? 'Evaluating…' : 'Evaluate now'}
+        </button>
+      </PageHeader>
+      <ErrorBox error={err} onRetry={load} />
+      {sum && !sum.cluster && (
+        <div class="alert alert-warn">No cluster is connected (start the server with --kubeconfig or in a pod): only node checks are evaluated.</div>
+      )}
+      {sum && tab === 'overview' && <OverviewTab sum={sum} query={props.query} />}
+      {sum && tab === 'controls' && <ControlsTab controls={sum.controls} />}
+      {sum && tab === 'exceptions' && <ExceptionsTab controls={sum.controls} onChange={load} />}
+      {tab === 'reports' && <ReportsTab />}
+    </div>
+  );
+}
+
+function SevBadge(props: { sev: string }) {
+  return <span class={`csev csev-${props.sev}`}>{props.sev}</span>;
+}
+
+function ScoreCard(props: { s: Score; selected: boolean; onClick: () => void }) {
+  const { s } = props;
+  const level = s.score >= 90 ? 'good' : s.score >= 70 ? 'fair' : 'poor';
+  return (
+    <button type="button" class={`card comp-score${props.selected ? ' selected' : ''}`} id={`compliance-score-${s.id}`} onClick={props.onClick}>
+      <div class="card-label">{s.name}</div>
+      <div class={`comp-score-value comp-${level}`} data-score={s.score}>
+        {s.score.toFixed(1)}%
+      </div>
+      <div class="comp-bar">
+        <span class={`comp-bar-fill comp-bg-${level}`} style={{ width: `${s.score}%` }} />
+      </div>
+      <div class="card-foot">
+        {fmtCount(s.passed)} passed · {fmtCount(s.failed)} failed checks · {s.failedControls}/{s.controls} controls failing
+      </div>
+      <div class="comp-sevs">
+        {SEVS.map((v) => (
+          <span key={v} class={`comp-sevcount ctext-${v}`} title={`${v} failed checks`}>
+            {s.failedBySeverity[v] ?? 0} {v}
+          </span>
+        ))}
+      </div>
+    </button>
+  );
+}
+
+function OverviewTab(props: { sum: Summary; query: URLSearchParams }) {
+  const { sum, query } = props;
+  const filters = {
+    severity: query.get('severity') ?? '',
+    namespace: query.get('namespace') ?? '',
+    control: query.get('control') ?? '',
+    framework: query.get('framework') ?? '',
+    status: query.get('status') ?? 'fail',
+  };
+  const [rows, setRows] = useState<Finding[] | null>(null);
+  const [total, setTotal] = useState(0);
+  const [err, setErr] = useState('');
+  const key = JSON.stringify(filters) + (sum.time ?? '');
+
+  useEffect(() => {
+    const ac = new AbortController();
+    const params: Record<string, string> = { limit: '500' };
+    for (const [k, v] of Object.entries(filters)) if (v) params[k] = v;
+    complianceFindings(params, ac.signal)
+      .then((r) => {
+        setRows(r.findings);
+        setTotal(r.total);
+        setErr('');
+      })
+      .catch((e) => !isAbort(e) && setErr(errText(e)));
+    return () => ac.abort();
+  }, [key]);
+
+  const setFilter = (k: string, v: string) => {
+    const q = new URLSearchParams(query);
+    if (v) q.set(k, v);
+    else q.delete(k);
+    q.delete('tab');
+    const s = q.toString();
+    navigate(`/security/compliance${s ? `?${s}` : ''}`, true);
+  };
+  const byId = new Map(sum.controls.map((c) => [c.id, c]));
+
+  return (
+    <>
+      <div class="cards comp-cards" id="compliance-scores">
+        {sum.scores.length === 0 && <Empty title="No score yet">Scores appear after the first evaluation.</Empty>}
+        {sum.scores.map((s) => (
+          <ScoreCard key={s.id} s={s} selected={filters.framework === s.id} onClick={() => setFilter('framework', filters.framework === s.id ? '' : s.id)} />
+        ))}
+      </div>
+      <div class="cards comp-sev-cards" id="compliance-severity">
+        {SEVS.map((v) => (
+          <button
+            type="button"
+            key={v}
+            class={`card comp-sev-card${filters.severity === v ? ' selected' : ''}`}
+            id={`compliance-failed-${v}`}
+            onClick={() => setFilter('severity', filters.severity === v ? '' : v)}
+          >
+            <div class="card-label">{v[0].toUpperCase() + v.slice(1)}</div>
+            <div class={`card-value ctext-${v}`}>{fmtCount(sum.failedBySeverity[v] ?? 0)}</div>
+            <div class="card-foot">failed checks</div>
+          </button>
+        ))}
+      </div>
+      <div class="panel table-panel">
+        <div class="panel-head comp-filters">
+          <h2>Failed checks</h2>
+          <label>
+            Severity ≥{' '}
+            <select id="compliance-filter-severity" value={filters.severity} onChange={(e) => setFilter('severity', e.currentTarget.value)}>
+              <option value="">any</option>
+              {SEVS.map((v) => (
+                <option key={v} value={v}>
+                  {v}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Namespace{' '}
+            <select id="compliance-filter-namespace" value={filters.namespace} onChange={(e) => setFilter('namespace', e.currentTarget.value)}>
+              <option value="">all</option>
+              {sum.namespaces.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Framework{' '}
+            <select id="compliance-filter-framework" value={filters.framework} onChange={(e) => setFilter('framework', e.currentTarget.value)}>
+              <option value="">all</option>
+              {sum.frameworks.map((f) => (
+                <option key={f.id} value={f.id}>
+                  {f.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Control{' '}
+            <select id="compliance-filter-control" value={filters.control} onChange={(e) => setFilter('control', e.currentTarget.value)}>
+              <option value="">all</option>
+              {sum.controls.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.id} {c.title}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Status{' '}
+            <select id="compliance-filter-status" value={filters.status} onChange={(e) => setFilter('status', e.currentTarget.value)}>
+              <option value="fail">failed</option>
+              <option value="excepted">excepted</option>
+              <option value="unknown">unknown</option>
+            </select>
+          </label>
+          <span class="muted" id="compliance-findings-total">
+            {fmtCount(total)} checks
+          </span>
+        </div>
+        <ErrorBox error={err} />
+        {rows && rows.length === 0 ? (
+          <Empty title="Nothing here">No check matches these filters.</Empty>
+        ) : (
+          <table class="table" id="compliance-findings">
+            <thead>
+              <tr>
+                <th>Severity</th>
+                <th>Control</th>
+                <th>Object</th>
+                <th>Evidence</th>
+                <th>Remediation</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(rows ?? []).map((f, i) => {
+                const c = byId.get(f.control);
+                return (
+                  <tr key={i} class="comp-row" data-control={f.control} data-name={f.name}>
+                    <td>
+                      <SevBadge sev={f.severity} />
+                    </td>
+                    <td>
+                      <div class="comp-ctl">{f.control}</div>
+                      <div class="muted comp-small">{f.title}</div>
+                      {c && <div class="comp-refs">{refs(c).join(' · ')}</div>}
+                    </td>
+                    <td class="comp-obj">
+                      <span class="muted">{f.kind}</span> {f.namespace ? `${f.namespace}/` : ''}
+                      {f.name}
+                    </td>
+                    <td>
+                      <div>{f.message}</div>
+                      {f.path && <code class="comp-path">{f.path}</code>}
+                      {f.exception && (
+                        <div class="comp-exc">
+                          Excepted by {f.exception.owner} until {fmtDateTime(f.exception.expires)}: {f.exception.reason}
+                        </div>
+                      )}
+                    </td>
+                    <td class="comp-small comp-fix">{c?.remediation}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </div>
+    </>
+  );
+}
+
+function ControlsTab(props: { controls: ControlStatus[] }) {
+  return (
+    <div class="panel table-panel">
+      <div class="panel-head">
+        <h2>Controls</h2>
+        <p class="muted">Rego policies with their mappings; custom controls load from --compliance-policies-dir</p>
+      </div>
+      <table class="table" id="compliance-controls">
+        <thead>
+          <tr>
+            <th>Control</th>
+            <th>Severity</th>
+            <th>Frameworks</th>
+            <th class="num">Passed</th>
+            <th class="num">Failed</th>
+            <th class="num">Excepted</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.controls.map((c) => (
+            <tr key={c.id} data-control={c.id}>
+              <td>
+                <Link href={`/security/compliance?control=${encodeURIComponent(c.id)}`}>
+                  <b>{c.id}</b>
+                </Link>{' '}
+                {c.title}
+                {c.custom && <span class="badge badge-muted">custom</span>}
+                <div class="muted comp-small">{c.rationale}</div>
+              </td>
+              <td>
+                <SevBadge sev={c.severity} />
+              </td>
+              <td class="comp-small">{refs(c).join(' · ')}</td>
+              <td class="num">{c.passed}</td>
+              <td class={`num${c.failed ? ` ctext-${c.severity}` : ''}`}>{c.failed}</td>
+              <td class="num">{c.excepted}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ExceptionsTab(props: { controls: ControlStatus[]; onChange: () => void }) {
+  const [list, setList] = useState<Exception[]>([]);
+  const [err, setErr] = useState('');
+  const inMonth = new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10);
+  const [form, setForm] = useState({ control: '', namespace: '', kind: '', name: '', reason: '', owner: '', expires: inMonth });
+  const load = useCallback(() => {
+    listExceptions()
+      .then((l) => setList(l))
+      .catch((e) => setErr(errText(e)));
+  }, []);
+  useEffect(load, [load]);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await addException({ ...form, expires: new Date(form.expires + 'T23:59:59Z').toISOString() });
+      setErr('');
+      setForm({ ...form, reason: '', name: '' });
+      load();
+      props.onChange();
+    } catch (x) {
+      setErr(errText(x));
+    }
+  };
+  const remove = async (id: number) => {
+    try {
+      await deleteException(id);
+      load();
+      props.onChange();
+    } catch (x) {
+      setErr(errText(x));
+    }
+  };
+  const field = (k: keyof typeof form, label: string, placeholder = '') => (
+    <label>
+      {label}
+      <input id={`exception-${k}`} value={form[k]} placeholder={placeholder} onInput={(e) => setForm({ ...form, [k]: e.currentTarget.value })} />
+    </label>
+  );
+  const now = Date.now();
+  return (
+    <>
+      <div class="panel">
+        <div class="panel-head">
+          <h2>Accept a risk</h2>
+          <p class="muted">An exception needs a reason, an owner and an expiry; expired exceptions stop applying.</p>
+        </div>
+        <form class="comp-form" id="exception-form" onSubmit={submit}>
+          <label>
+            Control
+            <select id="exception-control" value={form.control} onChange={(e) => setForm({ ...form, control: e.currentTarget.value })}>
+              <option value="">choose…</option>
+              {props.controls.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.id} {c.title}
+                </option>
+              ))}
+            </select>
+          </label>
+          {field('namespace', 'Namespace', 'any')}
+          {field('kind', 'Kind', 'any')}
+          {field('name', 'Name', 'any (globs: web-*)')}
+          {field('reason', 'Reason')}
+          {field('owner', 'Owner')}
+          <label>
+            Expires
+            <input id="exception-expires" type="date" value={form.expires} onInput={(e) => setForm({ ...form, expires: e.currentTarget.value })} />
+          </label>
+          <button type="submit" class="btn btn-primary" id="exception-submit">
+            Add exception
+          </button>
+        </form>
+        <ErrorBox error={err} />
+      </div>
+      <div class="panel table-panel">
+        <table class="table" id="compliance-exceptions">
+          <thead>
+            <tr>
+              <th>Control</th>
+              <th>Scope</th>
+              <th>Reason</th>
+              <th>Owner</th>
+              <th>Expires</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((x) => (
+              <tr key={x.id} class={new Date(x.expires).getTime() < now ? 'comp-expired' : ''}>
+                <td>{x.control}</td>
+                <td>{[x.namespace || '*', x.kind || '*', x.name || '*'].join(' / ')}</td>
+                <td>{x.reason}</td>
+                <td>{x.owner}</td>
+                <td>
+                  {fmtDateTime(x.expires)}
+                  {new Date(x.expires).getTime() < now && <span class="badge badge-crit">expired</span>}
+                </td>
+                <td class="actions">
+                  <button type="button" class="btn btn-small" onClick={() => remove(x.id!)}>
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {list.length === 0 && <Empty title="No exceptions">Every failed check counts against the score.</Empty>}
+      </div>
+    </>
+  );
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+function ReportsTab() {
+  const [reports, setReports] = useState<StoredReport[]>([]);
+  const [schedules, setSchedules] = useState<Schedule[]>([]);
+  const [err, setErr] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [form, setForm] = useState({ name: 'Weekly compliance', cadence: 'weekly', hour: '7', weekday: '1', recipients: '' });
+  const load = useCallback(() => {
+    Promise.all([listReports(), listSchedules()])
+      .then(([r, s]) => {
+        setReports(r);
+        setSchedules(s);
+      })
+      .catch((e) => setErr(errText(e)));
+  }, []);
+  useEffect(load, [load]);
+  const act = async (fn: () => Promise<unknown>) => {
+    setBusy(true);
+    try {
+      await fn();
+      setErr('');
+      load();
+    } catch (e) {
+      setErr(errText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    act(() =>
+      addSchedule({
+        name: form.name,
+        cadence: form.cadence as Schedule['cadence'],
+        hour: Number(form.hour),
+        weekday: Number(form.weekday),
+        recipients: form.recipients
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      }),
+    );
+  };
+  return (
+    <>
+      <ErrorBox error={err} />
+      <div class="panel">
+        <div class="panel-head">
+          <h2>Schedules</h2>
+          <p class="muted">Reports are mailed as HTML with CSV and JSON attachments; each lists what is new and fixed since the previous one.</p>
+        </div>
+        <form class="comp-form" id="schedule-form" onSubmit={submit}>
+          <label>
+            Name
+            <input id="schedule-name" value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />
+          </label>
+          <label>
+            Cadence
+            <select id="schedule-cadence" value={form.cadence} onChange={(e) => setForm({ ...form, cadence: e.currentTarget.value })}>
+              <option value="daily">daily</option>
+              <option value="weekly">weekly</option>
+            </select>
+          </label>
+          {form.cadence === 'weekly' && (
+            <label>
+              Day
+              <select id="schedule-weekday" value={form.weekday} onChange={(e) => setForm({ ...form, weekday: e.currentTarget.value })}>
+                {WEEKDAYS.map((d, i) => (
+                  <option key={d} value={String(i)}>
+                    {d}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          <label>
+            Hour (UTC)
+            <input id="schedule-hour" type="number" min="0" max="23" value={form.hour} onInput={(e) => setForm({ ...form, hour: e.currentTarget.value })} />
+          </label>
+          <label class="comp-wide">
+            Recipients
+            <input id="schedule-recipients" placeholder="ops@example.com, security@example.com" value={form.recipients} onInput={(e) => setForm({ ...form, recipients: e.currentTarget.value })} />
+          </label>
+          <button type="submit" class="btn btn-primary" id="schedule-submit" disabled={busy}>
+            Add schedule
+          </button>
+        </form>
+        <table class="table" id="compliance-schedules">
+          <tbody>
+            {schedules.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  <b>{s.name}</b>
+                </td>
+                <td>
+                  {s.cadence === 'weekly' ? `${WEEKDAYS[s.weekday]}s` : 'daily'} at {String(s.hour).padStart(2, '0')}:00 UTC
+                </td>
+                <td>{s.recipients.join(', ')}</td>
+                <td class="muted">next {fmtDateTime(s.nextRun)}</td>
+                <td class="actions">
+                  <button type="button" class="btn btn-small" disabled={busy} onClick={() => act(() => runSchedule(s.id!))}>
+                    Send now
+                  </button>{' '}
+                  <button type="button" class="btn btn-small" disabled={busy} onClick={() => act(() => deleteSchedule(s.id!))}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div class="panel table-panel">
+        <div class="panel-head">
+          <h2>Reports</h2>
+          <button type="button" class="btn" id="report-generate" disabled={busy} onClick={() => act(() => generateReport('Compliance report', []))}>
+            Generate now
+          </button>
+        </div>
+        {reports.length === 0 ? (
+          <Empty title="No reports yet">Generate one now or add a schedule.</Empty>
+        ) : (
+          <table class="table" id="compliance-reports">
+            <thead>
+              <tr>
+                <th>Time</th>
+                <th>Report</th>
+                <th>Scores</th>
+                <th class="num">New</th>
+                <th class="num">Fixed</th>
+                <th>Download</th>
+              </tr>
+            </thead>
+            <tbody>
+              {reports.map((r) => (
+                <tr key={r.id} data-report={r.id}>
+                  <td>{fmtDateTime(r.time)}</td>
+                  <td>
+                    {r.title}
+                    {r.recipients?.length ? <div class="muted comp-small">mailed to {r.recipients.join(', ')}</div> : null}
+                    {r.mailError && <div class="ctext-high comp-small">mail failed: {r.mailError}</div>}
+                  </td>
+                  <td class="comp-small">{r.summary.scores.map((s) => `${s.id} ${s.score.toFixed(1)}%`).join(' · ')}</td>
+                  <td class="num ctext-high">{r.summary.new}</td>
+                  <td class="num comp-good">{r.summary.fixed}</td>
+                  <td class="comp-dl">
+                    <a href={`/api/compliance/reports/${r.id}/report.html`} target="_blank" rel="noopener">
+                      HTML
+                    </a>
+                    <a href={`/api/compliance/reports/${r.id}/report.csv`} download>
+                      CSV
+                    </a>
+                    <a href={`/api/compliance/reports/${r.id}/report.json`} download>
+                      JSON
+                    </a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+    </>
+  );
+}
