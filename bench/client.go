@@ -27,6 +27,11 @@ type Server struct {
 // StartServer runs `vigil server` on a free port of 127.0.0.1 with its own
 // data directory under dir, waits until it is ready and creates an API token.
 func StartServer(ctx context.Context, vigil, dir, name string) (*Server, error) {
+	return StartServerArgs(ctx, vigil, dir, name)
+}
+
+// StartServerArgs is StartServer with extra `vigil server` arguments.
+func StartServerArgs(ctx context.Context, vigil, dir, name string, extra ...string) (*Server, error) {
 	const password = "bench-admin-password"
 	agentToken := "bench-agent-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	var lastErr error
@@ -37,7 +42,7 @@ func StartServer(ctx context.Context, vigil, dir, name string) (*Server, error) 
 		}
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		p, err := Start(name, filepath.Join(dir, name+".log"), []string{"VIGIL_ADMIN_PASSWORD=" + password}, vigil,
-			"server", "--listen", addr, "--data-dir", filepath.Join(dir, name+"-data"), "--agent-token", agentToken, "--log-level", "warn")
+			append([]string{"server", "--listen", addr, "--data-dir", filepath.Join(dir, name+"-data"), "--agent-token", agentToken, "--log-level", "warn"}, extra...)...)
 		if err != nil {
 			return nil, err
 		}

@@ -95,6 +95,8 @@ func addServerFlags(fs *pflag.FlagSet, c *server.Config) {
 	fs.DurationVar(&c.MetricsRetention, "metrics-retention", 15*24*time.Hour, "delete metrics older than this")
 	fs.Int64Var(&c.MetricsMaxBytes, "metrics-max-bytes", 0, "delete the oldest metric blocks beyond this size (0 = no limit)")
 	fs.DurationVar(&c.LogsRetention, "logs-retention", 7*24*time.Hour, "delete logs older than this (whole days, at least 24h)")
+	fs.BoolVar(&c.LeaderElect, "leader-elect", false, "elect one replica (a Lease) to write cluster-wide state when several servers run")
+	fs.StringVar(&c.LeaderNamespace, "leader-elect-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the leader Lease (default: $POD_NAMESPACE, else default)")
 	fs.DurationVar(&c.EventsRetention, "events-retention", 30*24*time.Hour, "delete Kubernetes and vigil events older than this (whole days)")
 	fs.Int64Var(&c.LogsMaxDiskBytes, "logs-max-disk-bytes", 0, "delete the oldest log days beyond this size (0 = no limit)")
 	fs.Int64Var(&c.LogsMinFreeDisk, "logs-min-free-disk-bytes", 256<<20, "refuse log writes (senders retry) while free disk is below this")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,6 +32,8 @@ type KubeWatcher struct {
 	cursor Cursor
 	log    *slog.Logger
 
+	active atomic.Bool // recording only while Run runs (the leader's)
+
 	mu    sync.Mutex
 	after time.Time // events not newer than this were recorded before a restart
 	last  time.Time // newest event time recorded
@@ -43,6 +46,7 @@ type KubeWatcher struct {
 // before the factories start.
 func NewKubeWatcher(store *Store, f informers.SharedInformerFactory, meta metadatainformer.SharedInformerFactory, cursor Cursor, log *slog.Logger) (*KubeWatcher, error) {
 	w := &KubeWatcher{store: store, cursor: cursor, log: log, kick: make(chan struct{}, 1)}
+	w.active.Store(true)
 	if v, err := cursor.GetSetting(context.Background(), cursorKey); err == nil && v != "" {
 		w.after, _ = time.Parse(time.RFC3339Nano, v)
 	}
@@ -240,6 +244,9 @@ func versionDiff(old, cur any) string {
 }
 
 func (w *KubeWatcher) enqueueLocked(e Event) {
+	if !w.active.Load() {
+		return // another replica leads and records
+	}
 	if len(w.queue) >= 100_000 {
 		// The store is far behind: keep the newest, say so once per batch.
 		w.queue = w.queue[1:]
@@ -251,8 +258,14 @@ func (w *KubeWatcher) enqueueLocked(e Event) {
 	}
 }
 
+// Standby stops recording until Run is called: replicas that do not lead
+// leave recording to the one that does.
+func (w *KubeWatcher) Standby() { w.active.Store(false) }
+
 // Run writes queued events in batches until ctx ends, then writes what is left.
 func (w *KubeWatcher) Run(ctx context.Context) error {
+	w.active.Store(true)
+	defer w.active.Store(false)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {

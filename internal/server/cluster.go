@@ -40,6 +40,39 @@ func (s *Server) snapshot() (*kube.Snapshot, error) {
 	return snap, nil
 }
 
+// runClusterWriters records events and writes kube-state series until ctx
+// ends; with leader election only while this replica leads.
+func (s *Server) runClusterWriters(ctx context.Context) {
+	lead := func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := s.kubeWatcher.Run(ctx); err != nil {
+				s.log.Error("events", "err", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if err := s.KubeState.Run(ctx, s.Metrics, 15*time.Second); err != nil && ctx.Err() == nil {
+				s.log.Error("kube-state metrics", "err", err)
+			}
+		}()
+		wg.Wait()
+	}
+	if !s.cfg.LeaderElect {
+		lead(ctx)
+		return
+	}
+	ns := s.cfg.LeaderNamespace
+	if ns == "" {
+		ns = "default"
+	}
+	if err := kube.RunAsLeader(ctx, s.Kube.Client(), kube.LeaderConfig{Namespace: ns, Name: "vigil-server"}, s.log, lead); err != nil {
+		s.log.Error("leader election", "err", err)
+	}
+}
+
 var errNoCluster = fmt.Errorf("vigil is not connected to a Kubernetes cluster (start the server with --kubeconfig or in a pod)")
 
 func (s *Server) clusterErr(w http.ResponseWriter, err error) {

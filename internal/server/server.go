@@ -58,6 +58,10 @@ type Config struct {
 	Kubeconfig       string
 	SecureCookies    bool
 	EventsRetention  time.Duration
+	// LeaderElect makes replicated servers elect one that writes cluster-wide
+	// state (kube-state series, events) through a Lease in LeaderNamespace.
+	LeaderElect     bool
+	LeaderNamespace string
 	// SMTP is the mail server notifications are sent through.
 	SMTP notify.SMTPConfig
 	// MonitorsDir holds monitor definitions (YAML) loaded at start.
@@ -189,6 +193,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		if s.kubeWatcher, err = events.NewKubeWatcher(s.Events, s.Kube.Factory(), s.Kube.MetaFactory(), s.State, log.With("component", "events")); err != nil {
 			return nil, err
 		}
+		if cfg.LeaderElect {
+			s.kubeWatcher.Standby()
+		}
 	}
 	var complianceInformers informers.SharedInformerFactory
 	if s.Kube != nil {
@@ -257,7 +264,6 @@ func (s *Server) Run(ctx context.Context) error {
 	s.Background(ctx, "reports", s.Reports.Run)
 	s.Background(ctx, "log-pipeline", func(ctx context.Context) error { s.Ingest.Pipeline.Run(ctx, s.Logs, s.Metrics); return nil })
 	if s.kubeWatcher != nil {
-		s.Background(ctx, "events", s.kubeWatcher.Run)
 		s.Background(ctx, "drift", s.Automation.Run)
 	}
 	s.Background(ctx, "vulns", s.Vulns.Run)
@@ -280,9 +286,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.KubeState != nil {
 		go func() {
 			defer close(ksDone)
-			if err := s.KubeState.Run(ctx, s.Metrics, 15*time.Second); err != nil {
-				s.log.Error("kube-state metrics", "err", err)
-			}
+			s.runClusterWriters(ctx)
 		}()
 	} else {
 		close(ksDone)

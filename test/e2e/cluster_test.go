@@ -371,5 +371,7 @@ func checkClusterUI(t *testing.T, s *vigilServer, c *cluster.Cluster) {
 	b.waitText("#detail-events", 10*time.Second, func(s string) bool { return strings.Contains(s, "FailedScheduling") })
 	b.open("/cluster/workloads/shop/Deployment/web", "#detail-pods")
 	b.waitCount("#detail-pods .pod-row", 10*time.Second, func(n int) bool { return n == 15 })
+	// The "deploying v2.3" marker posted for namespace shop is drawn on its charts.
+	b.waitCount(`.chart[data-title="CPU (cores)"][data-markers="1"]`, 10*time.Second, func(n int) bool { return n == 1 })
 	b.shot("workload.png")
 }

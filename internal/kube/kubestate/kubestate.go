@@ -94,16 +94,14 @@ func (c *Collector) WaitSynced(ctx context.Context) error {
 // to Start ends.
 func (c *Collector) Shutdown() { c.factory.Shutdown() }
 
-// Run starts the informers, waits for them to sync, then writes Collect's
-// output to store right away and every `every` until ctx ends. It returns nil
-// when ctx ends after the caches synced, and an error when they never did.
-// Write errors are logged and do not stop the loop.
+// Run waits for the caches to sync (the factory's owner starts it), then
+// writes Collect's output to store right away and every `every` until ctx
+// ends. It returns nil when ctx ends after the caches synced, and an error
+// when they never did. Write errors are logged and do not stop the loop.
 func (c *Collector) Run(ctx context.Context, store Writer, every time.Duration) error {
 	if every <= 0 {
 		return fmt.Errorf("kubestate: interval must be positive, got %s", every)
 	}
-	c.Start(ctx)
-	defer c.Shutdown()
 	if err := c.WaitSynced(ctx); err != nil {
 		return err
 	}

@@ -204,6 +204,8 @@ func TestRunCluster(t *testing.T) {
 	kc := New(informers.NewSharedInformerFactory(cs, 0))
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	kc.Start(runCtx)
+	defer kc.Shutdown()
 	go func() { done <- kc.Run(runCtx, rec, 200*time.Millisecond) }()
 
 	deadline := time.Now().Add(90 * time.Second)

@@ -2,7 +2,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { errText, isAbort, promRange, type PromSample } from '../api';
+import { errText, getJSON, isAbort, promRange, type PromSample } from '../api';
 import { fmtBytes, fmtNum, fmtPct, fmtRate } from '../format';
 
 export type Unit = 'percent' | 'bytes' | 'bytesRate' | 'number';
@@ -27,6 +27,14 @@ export interface ChartProps {
   height?: number;
   /** Extra text in the header (e.g. a toggle). */
   extra?: ComponentChildren;
+  /** Draw marker events (deployments, user status updates) as vertical lines;
+   * a namespace limits them to that namespace's markers and global ones. */
+  markers?: { namespace?: string };
+}
+
+interface Marker {
+  t: number;
+  text: string;
 }
 
 const COLORS = [
@@ -188,6 +196,24 @@ export function Chart(props: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const labelsKey = useRef('');
+  const markers = useRef<Marker[]>([]);
+  const [markerCount, setMarkerCount] = useState(0);
+  const markerNS = props.markers ? props.markers.namespace ?? '' : null;
+
+  useEffect(() => {
+    if (markerNS === null) return;
+    const ac = new AbortController();
+    getJSON<{ time: string; message: string; namespace?: string }[]>('/api/events', { marker: 'true', start, end, limit: 200 }, ac.signal)
+      .then((evs) => {
+        markers.current = (evs ?? [])
+          .filter((e) => !markerNS || !e.namespace || e.namespace === markerNS)
+          .map((e) => ({ t: Date.parse(e.time) / 1000, text: e.message }));
+        setMarkerCount(markers.current.length);
+        plot.current?.redraw();
+      })
+      .catch(() => undefined);
+    return () => ac.abort();
+  }, [markerNS, start, end]);
 
   const exprKey = queries.map((q) => q.expr).join('\n');
 
@@ -235,6 +261,30 @@ export function Chart(props: ChartProps) {
       height,
       cursor: { sync: syncKey ? { key: syncKey } : undefined, points: { size: 6 } },
       legend: { show: true, live: true },
+      hooks: {
+        draw: [
+          (u: uPlot) => {
+            const ctx = u.ctx;
+            const { top, height: h } = u.bbox;
+            ctx.save();
+            ctx.strokeStyle = '#7c3aed';
+            ctx.fillStyle = '#7c3aed';
+            ctx.setLineDash([4, 3]);
+            ctx.lineWidth = devicePixelRatio;
+            ctx.font = `${10 * devicePixelRatio}px system-ui, sans-serif`;
+            for (const m of markers.current) {
+              if (m.t < (u.scales.x.min ?? 0) || m.t > (u.scales.x.max ?? 0)) continue;
+              const x = Math.round(u.valToPos(m.t, 'x', true));
+              ctx.beginPath();
+              ctx.moveTo(x, top);
+              ctx.lineTo(x, top + h);
+              ctx.stroke();
+              ctx.fillText(m.text.slice(0, 40), x + 3 * devicePixelRatio, top + 10 * devicePixelRatio);
+            }
+            ctx.restore();
+          },
+        ],
+      },
       scales: {
         x: { time: true },
         y: {
@@ -325,9 +375,9 @@ export function Chart(props: ChartProps) {
     [],
   );
 
-  const cls = ['chart', drawn ? 'has-data' : '', loading ? 'loading' : ''].filter(Boolean).join(' ');
+  const cls = ['chart', markerNS !== null ? 'with-markers' : '', drawn ? 'has-data' : '', loading ? 'loading' : ''].filter(Boolean).join(' ');
   return (
-    <section class={cls} data-title={title}>
+    <section class={cls} data-title={title} data-markers={markerNS !== null ? markerCount : undefined}>
       <header class="chart-head">
         <h3>{title}</h3>
         {extra}

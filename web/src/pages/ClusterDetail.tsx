@@ -49,7 +49,7 @@ function useDetail<T>(fetch: (signal?: AbortSignal) => Promise<T>, key: string) 
 }
 
 /** CPU, memory, network and restarts charts for a set of pods. */
-function UsageCharts(props: { sel: string; byContainer?: boolean; range: string }) {
+function UsageCharts(props: { sel: string; byContainer?: boolean; range: string; namespace?: string }) {
   const r = rangeByKey(props.range);
   const end = nowSec();
   const start = end - r.seconds;
@@ -61,9 +61,9 @@ function UsageCharts(props: { sel: string; byContainer?: boolean; range: string 
   const q = (expr: string): ChartQuery[] => [{ expr, label: lab }];
   return (
     <div class="charts">
-      <Chart title="CPU (cores)" unit="number" start={start} end={end} step={step} syncKey="detail"
+      <Chart title="CPU (cores)" unit="number" start={start} end={end} step={step} syncKey="detail" markers={{ namespace: props.namespace }}
         queries={q(`sum by (${by}) (rate(container_cpu_usage_seconds_total{${sel}}[${w}]))`)} />
-      <Chart title="Memory working set" unit="bytes" start={start} end={end} step={step} syncKey="detail"
+      <Chart title="Memory working set" unit="bytes" start={start} end={end} step={step} syncKey="detail" markers={{ namespace: props.namespace }}
         queries={q(`sum by (${by}) (container_memory_working_set_bytes{${sel}})`)} />
       <Chart title="Network" unit="bytesRate" start={start} end={end} step={step} syncKey="detail"
         queries={[
@@ -138,7 +138,7 @@ export function NamespacePage(props: { name: string; query: URLSearchParams }) {
         <RangePicker value={range} onChange={setRange} id="range-picker" />
       </PageHeader>
       <ErrorBox error={error} onRetry={() => load()} />
-      <UsageCharts sel={`namespace=${quote(props.name)}`} range={range} />
+      <UsageCharts sel={`namespace=${quote(props.name)}`} range={range} namespace={props.name} />
       {data && (
         <>
           <Section title="Workloads">
@@ -207,7 +207,7 @@ export function WorkloadPage(props: { ns: string; kind: string; name: string; qu
         <RangePicker value={range} onChange={setRange} id="range-picker" />
       </PageHeader>
       <ErrorBox error={error} onRetry={() => load()} />
-      {data && <UsageCharts sel={`namespace=${quote(props.ns)},pod=~${quote(podsRegex(data.pods))}`} range={range} />}
+      {data && <UsageCharts sel={`namespace=${quote(props.ns)},pod=~${quote(podsRegex(data.pods))}`} range={range} namespace={props.ns} />}
       {data && (
         <>
           <Section title="Pods">
@@ -249,7 +249,7 @@ export function PodPage(props: { ns: string; name: string; query: URLSearchParam
         <RangePicker value={range} onChange={setRange} id="range-picker" />
       </PageHeader>
       <ErrorBox error={error} onRetry={() => load()} />
-      <UsageCharts sel={`namespace=${quote(props.ns)},pod=${quote(props.name)}`} byContainer range={range} />
+      <UsageCharts sel={`namespace=${quote(props.ns)},pod=${quote(props.name)}`} byContainer range={range} namespace={props.ns} />
       {data && (
         <>
           <div class="grid-2">
