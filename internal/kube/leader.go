@@ -2,6 +2,8 @@ package kube
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,7 +19,7 @@ import (
 type LeaderConfig struct {
 	Namespace string // where the Lease lives
 	Name      string // the Lease's name
-	Identity  string // this replica (pod name); defaults to the host name
+	Identity  string // this replica; defaults to the host name and a random suffix
 }
 
 // RunAsLeader calls lead with a context that ends when this replica stops
@@ -30,7 +32,10 @@ func RunAsLeader(ctx context.Context, cs kubernetes.Interface, cfg LeaderConfig,
 		if err != nil {
 			return fmt.Errorf("leader identity: %w", err)
 		}
-		cfg.Identity = h
+		// Unique per process: two replicas on one host must not share it.
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		cfg.Identity = h + "_" + hex.EncodeToString(b)
 	}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: cfg.Namespace, Name: cfg.Name},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -374,4 +375,62 @@ func checkClusterUI(t *testing.T, s *vigilServer, c *cluster.Cluster) {
 	// The "deploying v2.3" marker posted for namespace shop is drawn on its charts.
 	b.waitCount(`.chart[data-title="CPU (cores)"][data-markers="1"]`, 10*time.Second, func(n int) bool { return n == 1 })
 	b.shot("workload.png")
+}
+
+// TestLeaderElection: two servers on one cluster with --leader-elect; one
+// holds the Lease and records events, the other serves the same views
+// without recording them twice; when the leader stops, the other takes over.
+func TestLeaderElection(t *testing.T) {
+	c := cluster.StartForTest(t, cluster.Options{})
+	ctx := ctxTimeout(t, 5*time.Minute)
+	a := startServer(t, "--kubeconfig", c.Kubeconfig, "--leader-elect", "--leader-elect-namespace", "default")
+	b := startServer(t, "--kubeconfig", c.Kubeconfig, "--leader-elect", "--leader-elect-namespace", "default")
+	cs := c.Clientset()
+	var holder string
+	waitFor(t, "a Lease holder", 60*time.Second, func() (bool, string) {
+		l, err := cs.CoordinationV1().Leases("default").Get(ctx, "vigil-server", metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return false, fmt.Sprint(err)
+		}
+		holder = *l.Spec.HolderIdentity
+		return true, ""
+	})
+	mark := func(name string) {
+		t.Helper()
+		if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recorded := func(s *vigilServer, name string) bool {
+		return len(s.events(t, url.Values{"kind": {"ConfigMap"}, "name": {name}})) > 0
+	}
+	mark("first")
+	waitFor(t, "one server records the change", 30*time.Second, func() (bool, string) {
+		ra, rb := recorded(a, "first"), recorded(b, "first")
+		return ra != rb, fmt.Sprintf("a=%v b=%v", ra, rb)
+	})
+	time.Sleep(3 * time.Second) // the follower must stay silent
+	leader, follower := a, b
+	if recorded(b, "first") {
+		leader, follower = b, a
+	}
+	if recorded(follower, "first") {
+		t.Fatal("both servers recorded the change")
+	}
+	// Both serve the cluster views.
+	if o := follower.overview(t); o.Namespaces < 4 {
+		t.Errorf("follower overview %+v", o)
+	}
+	leader.stop(syscall.SIGTERM)
+	waitFor(t, "the Lease moves", 60*time.Second, func() (bool, string) {
+		l, err := cs.CoordinationV1().Leases("default").Get(ctx, "vigil-server", metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return false, fmt.Sprint(err)
+		}
+		return *l.Spec.HolderIdentity != holder && *l.Spec.HolderIdentity != "", *l.Spec.HolderIdentity
+	})
+	mark("second")
+	waitFor(t, "the new leader records changes", 30*time.Second, func() (bool, string) {
+		return recorded(follower, "second"), ""
+	})
 }
