@@ -66,11 +66,28 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime $(FUZZTIME) ./internal/agent/hostlogs/
 	$(GO) test -run '^$$' -fuzz FuzzOTLPLogs -fuzztime $(FUZZTIME) ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz FuzzOTLPMetrics -fuzztime $(FUZZTIME) ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz FuzzParseJSONLine -fuzztime $(FUZZTIME) ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME) ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz FuzzDetectLevel -fuzztime $(FUZZTIME) ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz FuzzJoinTraces -fuzztime $(FUZZTIME) ./internal/agent/podlogs/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/audit/
+	$(GO) test -run '^$$' -fuzz FuzzMiner -fuzztime $(FUZZTIME) ./internal/patterns/
+	$(GO) test -run '^$$' -fuzz FuzzParseStreamQuery -fuzztime $(FUZZTIME) ./internal/patterns/index/
 	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime $(FUZZTIME) ./internal/monitor/
 	$(GO) test -run '^$$' -fuzz FuzzImportPrometheusRules -fuzztime $(FUZZTIME) ./internal/monitor/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./test/smtptest/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/monitor/monitortest/
 	$(GO) test -run '^$$' -fuzz 'FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/kubelet/
 	$(GO) test -run '^$$' -fuzz FuzzParseCgroupPath -fuzztime $(FUZZTIME) ./internal/agent/processes/
+	$(GO) test -run '^$$' -fuzz 'FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/security/osv/
+	$(GO) test -run '^$$' -fuzz FuzzCVSS3Score -fuzztime $(FUZZTIME) ./internal/security/osv/
+	$(GO) test -run '^$$' -fuzz FuzzReadZip -fuzztime $(FUZZTIME) ./internal/security/vulndb/
+	$(GO) test -run '^$$' -fuzz FuzzParseDockerConfig -fuzztime $(FUZZTIME) ./internal/security/imagescan/
+	$(GO) test -run '^$$' -fuzz FuzzParseManifests -fuzztime $(FUZZTIME) ./internal/deploy/
+	$(GO) test -run '^$$' -fuzz FuzzParseTerraformDrift -fuzztime $(FUZZTIME) ./internal/deploy/
+	$(GO) test -run '^$$' -fuzz FuzzManifests -fuzztime $(FUZZTIME) ./internal/security/iac/
+	$(GO) test -run '^$$' -fuzz FuzzTerraform -fuzztime $(FUZZTIME) ./internal/security/iac/
+	$(GO) test -run '^$$' -fuzz FuzzKubeletConfig -fuzztime $(FUZZTIME) ./internal/agent/nodecheck/
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html

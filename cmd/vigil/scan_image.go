@@ -176,4 +176,3 @@ func scanFSCmd(g *globals) *cobra.Command {
 	o.flags(cmd)
 	return cmd
 }
-

@@ -392,7 +392,7 @@ func (c *Client) Apply(ctx context.Context, ch *chart.Chart, vals map[string]any
 		r, err = up.RunWithContext(ctx, c.opts.Release, ch, vals)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s %s (rolled back): %w", map[bool]string{true: "install", false: "upgrade"}[current == nil], c.opts.Release, err)
+		return nil, fmt.Errorf("%s %s: %w", map[bool]string{true: "install", false: "upgrade"}[current == nil], c.opts.Release, err)
 	}
 	return asRelease(r)
 }

@@ -158,7 +158,7 @@ func WriteTerraformDrift(w io.Writer, ds []TerraformDrift) {
 	for _, d := range ds {
 		fmt.Fprintf(w, "\n~ %s (%s)\n", d.Address, strings.Join(d.Actions, ","))
 		for _, c := range d.Changes {
-			fmt.Fprintf(w, "    %s\n", c)
+			fmt.Fprintf(w, "    %s\n", c.BeforeAfter()) // as Terraform recorded it → as it is now
 		}
 	}
 }

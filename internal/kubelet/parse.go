@@ -9,17 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
 
 	"vigil/internal/store/metrics"
 )
@@ -92,98 +87,71 @@ func Parse(r io.Reader, opts ParseOptions) ([]metrics.Series, error) {
 	if !utf8.Valid(body) {
 		return nil, fmt.Errorf("exposition is not valid UTF-8 (at byte %d)", firstInvalidUTF8(body))
 	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("parse exposition: %w", err)
-	}
-	names := make([]string, 0, len(fams))
-	for n := range fams {
-		if keep(n) {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names) // stable output for tests and for the append order
 	ts := opts.Time.UnixMilli()
-	var out []metrics.Series
-	b := labels.NewBuilder(labels.EmptyLabels())
-	add := func(name string, m *dto.Metric, v float64, extra ...string) error {
+	var (
+		out  []metrics.Series
+		lset labels.Labels
+		b    = labels.NewBuilder(labels.EmptyLabels())
+		st   = labels.NewSymbolTable()
+		p    = textparse.NewPromParser(body, st, false)
+		kept = map[string]bool{} // per family name, so keep runs once per family
+	)
+	for {
+		et, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse exposition: %w", err)
+		}
+		if et != textparse.EntrySeries {
+			continue // HELP, TYPE, comments; classic histograms and summaries arrive as plain series
+		}
+		raw, _, v := p.Series()
+		name := metricName(raw)
+		if name == "" { // quoted name inside the braces
+			p.Labels(&lset)
+			name = lset.Get(labels.MetricName)
+		}
+		k, seen := kept[name]
+		if !seen {
+			k = keep(name)
+			kept[name] = k
+		}
+		if !k {
+			continue
+		}
 		if len(out) >= maxSeries {
-			return fmt.Errorf("exposition has more than %d series", maxSeries)
+			return nil, fmt.Errorf("exposition has more than %d series", maxSeries)
+		}
+		p.Labels(&lset)
+		if n, dup := lset.HasDuplicateLabelNames(); dup {
+			return nil, fmt.Errorf("metric %s: duplicate label %q", name, n)
 		}
 		b.Reset(labels.EmptyLabels())
-		for _, lp := range m.GetLabel() {
-			n := lp.GetName()
-			if n == "" || n == labels.MetricName {
-				return fmt.Errorf("metric %s: invalid label name %q", name, n)
+		lset.Range(func(l labels.Label) {
+			if l.Value != "" { // an empty label is no label, as in Prometheus
+				b.Set(l.Name, l.Value)
 			}
-			if b.Get(n) != "" {
-				return fmt.Errorf("metric %s: duplicate label %q", name, n)
-			}
-			if lp.GetValue() != "" {
-				b.Set(n, lp.GetValue())
-			}
-		}
-		// As Prometheus does without honor_labels: the target's own node label wins.
-		if v := b.Get("node"); v != "" {
-			b.Set("exported_node", v)
+		})
+		// As Prometheus does without honor_labels: the target's own node label is kept aside.
+		if nv := b.Get("node"); nv != "" {
+			b.Set("exported_node", nv)
 		}
 		if opts.Node != "" {
 			b.Set("node", opts.Node)
 		}
-		for i := 0; i+1 < len(extra); i += 2 {
-			b.Set(extra[i], extra[i+1])
-		}
-		b.Set(labels.MetricName, name)
 		out = append(out, metrics.Series{Labels: b.Labels(), Samples: []metrics.Sample{{T: ts, V: v}}})
-		return nil
-	}
-	for _, name := range names {
-		mf := fams[name]
-		for _, m := range mf.GetMetric() {
-			var err error
-			switch mf.GetType() {
-			case dto.MetricType_COUNTER:
-				err = add(name, m, m.GetCounter().GetValue())
-			case dto.MetricType_GAUGE:
-				err = add(name, m, m.GetGauge().GetValue())
-			case dto.MetricType_UNTYPED:
-				err = add(name, m, m.GetUntyped().GetValue())
-			case dto.MetricType_SUMMARY:
-				s := m.GetSummary()
-				for _, q := range s.GetQuantile() {
-					if err = add(name, m, q.GetValue(), "quantile", formatFloat(q.GetQuantile())); err != nil {
-						break
-					}
-				}
-				if err == nil {
-					err = add(name+"_sum", m, s.GetSampleSum())
-				}
-				if err == nil {
-					err = add(name+"_count", m, float64(s.GetSampleCount()))
-				}
-			case dto.MetricType_HISTOGRAM:
-				h := m.GetHistogram()
-				for _, bk := range h.GetBucket() {
-					if err = add(name+"_bucket", m, float64(bk.GetCumulativeCount()), "le", formatFloat(bk.GetUpperBound())); err != nil {
-						break
-					}
-				}
-				if err == nil {
-					err = add(name+"_sum", m, h.GetSampleSum())
-				}
-				if err == nil {
-					err = add(name+"_count", m, float64(h.GetSampleCount()))
-				}
-			default:
-				err = fmt.Errorf("metric %s: unsupported type %s", name, mf.GetType())
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
 	}
 	return out, nil
+}
+
+// metricName is the name at the start of a series line: `name{...} v` or `name v`.
+func metricName(raw []byte) string {
+	if i := bytes.IndexAny(raw, "{ \t"); i >= 0 {
+		raw = raw[:i]
+	}
+	return string(raw)
 }
 
 func firstInvalidUTF8(b []byte) int {
@@ -195,11 +163,4 @@ func firstInvalidUTF8(b []byte) int {
 		i += n
 	}
 	return -1
-}
-
-func formatFloat(f float64) string {
-	if math.IsInf(f, 1) {
-		return "+Inf"
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
 }

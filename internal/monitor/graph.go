@@ -188,7 +188,9 @@ func drawGraph(spec GraphSpec, lines [][]promql.FPoint) []byte {
 		x := X(t.UnixMilli())
 		vline(img, x, top, top+ph, colGrid)
 		label := t.UTC().Format("15:04")
-		if span > 36*time.Hour {
+		if span < 10*time.Minute {
+			label = t.UTC().Format("15:04:05")
+		} else if span > 36*time.Hour {
 			label = t.UTC().Format("01-02")
 		}
 		drawText(img, x-len(label)*3, top+ph+6, label, colAxis, false)

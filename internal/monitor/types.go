@@ -277,6 +277,10 @@ func (m *Monitor) Normalize(parse func(kind, query string) error) error {
 		if m.Sensitivity == "" {
 			m.Sensitivity = anomaly.Medium
 		}
+		if m.For == 0 {
+			// The measured false-alarm rate assumes 10 minutes outside the band.
+			m.For = Duration(10 * time.Minute)
+		}
 		if m.Training == 0 {
 			m.Training = Duration(14 * 24 * time.Hour)
 		}

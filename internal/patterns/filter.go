@@ -39,31 +39,55 @@ func Regexp(tokens []string) string {
 	return b.String()
 }
 
-// word matches one white-space separated word as the masker splits them; a
-// quoted or bracketed value inside it may hold spaces (the masker keeps
-// "<*>" or [<*>] as one token, and a merged wildcard may stand for one).
-const word = `(?:"(?:[^"\\]|\\.)*"|'[^']*'|\[[^\]]*\]|\{[^}]*\}|\([^)]*\)|\S)+`
+// Every negated class below also excludes U+212A (KELVIN SIGN). Without
+// it the log engine, which prints each regular expression once per query,
+// spends ~20 ms per class walking all of Unicode for case folding; with it
+// that walk stops at 'K'. A Kelvin sign inside a variable part is the price.
+const (
+	nonSpace = `[^\s\x{212A}]`
+	// word matches one white-space separated word as the masker splits them; a
+	// quoted or bracketed value inside it may hold spaces (the masker keeps
+	// "<*>" or [<*>] as one token, and a merged wildcard may stand for one).
+	word = `(?:"(?:[^"\\\x{212A}]|\\.)*"|'[^'\x{212A}]*'|\[[^\]\x{212A}]*\]|\{[^}\x{212A}]*\}|\([^)\x{212A}]*\)|` + nonSpace + `)+`
+)
 
 // wildcardRegexp is what a wildcard between the constant texts before and
 // after it may match: a quoted or bracketed value may hold spaces, anything
 // else is part of one white-space separated word.
 func wildcardRegexp(before, after string) string {
-	if before == "" || after == "" {
-		return word
+	var open, close byte
+	if before != "" {
+		open = before[len(before)-1]
 	}
-	switch open, close := before[len(before)-1], after[0]; {
+	if after != "" {
+		close = after[0]
+	}
+	switch {
 	case open == '"' && close == '"':
-		return `(?:(?:[^"\\]|\\.)*\\?|\S*)`
+		return `(?:(?:[^"\\\x{212A}]|\\.)*\\?|` + nonSpace + `*)`
 	case open == '\'' && close == '\'':
-		return `(?:[^']*|\S*)`
+		return `(?:[^'\x{212A}]*|` + nonSpace + `*)`
 	case open == '[' && close == ']':
-		return `(?:[^\]]*|\S*)`
+		return `(?:[^\]\x{212A}]*|` + nonSpace + `*)`
 	case open == '{' && close == '}':
-		return `(?:[^}]*|\S*)`
+		return `(?:[^}\x{212A}]*|` + nonSpace + `*)`
 	case open == '(' && close == ')':
-		return `(?:[^)]*|\S*)`
+		return `(?:[^)\x{212A}]*|` + nonSpace + `*)`
+	}
+	if (open != 0 && strings.IndexByte(`"'[{(`, open) >= 0) || (close != 0 && strings.IndexByte(`"']})`, close) >= 0) {
+		// Next to an unpaired quote or bracket the value may hold spaces.
+		return `[^\n\x{212A}]*?`
 	}
 	return word
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func isWordRune(c byte) bool {
@@ -94,7 +118,9 @@ func Words(tokens []string, max int) []string {
 				}
 				// A word touching a wildcard may continue into the variable text.
 				glued := (i == 0 && pi > 0) || (j == len(p) && pi < len(parts)-1)
-				if w := p[i:j]; !glued && len(w) >= 3 && !seen[w] {
+				// Non-ASCII words are left to the regular expression: the log
+				// engine's idea of a word boundary there may differ from ours.
+				if w := p[i:j]; !glued && len(w) >= 3 && !seen[w] && isASCII(w) {
 					seen[w] = true
 					out = append(out, w)
 				}

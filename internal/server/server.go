@@ -391,7 +391,7 @@ func (s *Server) routes() http.Handler {
 
 	(&promapi.API{Store: s.Metrics}).Register(mux, user)
 	(&logsapi.API{Store: s.Logs}).Register(mux, user)
-	(&logsapi.Explorer{DB: s.State.DB(), Store: s.Logs, Pipeline: s.Ingest.Pipeline}).Register(mux, user)
+	(&logsapi.Explorer{DB: s.State.DB(), Store: s.Logs, Pipeline: s.Ingest.Pipeline, Dir: filepath.Join(s.cfg.DataDir, "logs")}).Register(mux, user)
 	s.Patterns.Register(mux, user)
 	s.Monitors.Register(mux, user)
 	s.Compliance.Register(mux, user, agent)

@@ -211,6 +211,25 @@ func TestAutomation(t *testing.T) {
 		t.Errorf("blame %+v, want alice with kubectl patching statefulsets/scale", *b)
 	}
 
+	// The drift and the deployment are vigil events; the deployment is a chart marker.
+	waitFor(t, "drift and deployment events", 30*time.Second, func() (bool, string) {
+		b, code := s.get(t, "/api/events?range=1h&source=vigil/drift,vigil/deploy&limit=50")
+		var evs []struct {
+			Source, Reason, Message, Name string
+			Marker                        bool
+			Tags                          map[string]string
+		}
+		if code != 200 || json.Unmarshal(b, &evs) != nil {
+			return false, fmt.Sprintf("%d %s", code, b)
+		}
+		drift, deployed := false, false
+		for _, e := range evs {
+			drift = drift || (e.Reason == "DriftDetected" && e.Name == "vigil-server" && e.Tags["user"] == "alice" && strings.Contains(e.Message, "spec.replicas"))
+			deployed = deployed || (e.Reason == "Deployed" && e.Marker && e.Tags["revision"] == "1")
+		}
+		return drift && deployed, string(b)
+	})
+
 	// The Automation page shows the release, the agents and the drift with alice's name.
 	br := openBrowser(t, s)
 	br.open("/automation", ".drift-item[data-name=\"vigil-server\"]")
@@ -226,11 +245,14 @@ func TestAutomation(t *testing.T) {
 	if v := br.text("#automation-version"); v != "0.1.0" {
 		t.Errorf("installed version shown as %q", v)
 	}
-	br.waitCount(`.agent-row[data-healthy="true"]`, 30*time.Second, func(n int) bool { return n == len(nodes) })
+	br.shot("automation.png")
+	if br.waitCount(`.agent-row`, 30*time.Second, func(n int) bool { return n == len(nodes) }); br.count(`.agent-row[data-healthy="true"]`) != len(nodes) {
+		b, _ := s.get(t, "/api/automation/status")
+		t.Errorf("agents not all healthy on the page; status: %s", b)
+	}
 	if vals := br.text("#automation-values"); !strings.Contains(vals, "vigil-e2e") || strings.Contains(vals, s.password) {
 		t.Errorf("values shown: %.300s", vals)
 	}
-	br.shot("automation.png")
 
 	// 3. Upgrade with a changed value: the plan shows it (and puts the replicas back), then applies.
 	out, err = vigil("upgrade", "--yes", "--set", "server.retention.logs=72h")
@@ -262,6 +284,63 @@ func TestAutomation(t *testing.T) {
 		t.Errorf("page shows %d drifted objects after the upgrade", n)
 	}
 	br.shot("automation-upgraded.png")
+
+	// An upgrade whose agents cannot become ready is rolled back.
+	out, err = vigil("upgrade", "--yes", "--set", "agent.resources.requests.cpu=100", "--set", "agent.resources.limits.cpu=100", "--timeout", "25s")
+	// Helm reports "has been rolled back", or, when the rollback's own wait times out on this
+	// loaded test machine, "while rolling back"; the agents' spec below shows it happened.
+	if err == nil || !(strings.Contains(out, "has been rolled back") || strings.Contains(out, "rolling back")) || !strings.Contains(out, "waiting: ") {
+		t.Errorf("unhealthy upgrade: err=%v", err)
+	}
+	waitFor(t, "the agents back on their last good spec", 90*time.Second, func() (bool, string) {
+		ds, err := admin.AppsV1().DaemonSets("vigil").Get(ctx, "vigil-agent", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		cpu := ds.Spec.Template.Spec.Containers[0].Resources.Requests.Cpu().String()
+		return cpu == "50m" && ds.Status.NumberReady == int32(len(nodes)) && ds.Status.UpdatedNumberScheduled == int32(len(nodes)),
+			fmt.Sprintf("cpu %s, %d ready, %d updated", cpu, ds.Status.NumberReady, ds.Status.UpdatedNumberScheduled)
+	})
+	if out, err = vigil("diff"); err != nil || !strings.Contains(out, "No changes") {
+		t.Errorf("after the rollback the release and the cluster differ: %v", err)
+	}
+
+	// Drift against a manifests directory and a Git checkout of it: alice edits a ConfigMap.
+	manifests := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(manifests, "k8s"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-settings\ndata:\n  mode: safe\n  level: info\n"
+	if err := os.WriteFile(filepath.Join(manifests, "k8s", "settings.yaml"), []byte(cm), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Apply(ctx, []byte(cm)); err != nil {
+		t.Fatal(err)
+	}
+	rb.Namespace = "default"
+	if _, err := admin.RbacV1().RoleBindings("default").Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	edit := exec.CommandContext(ctx, filepath.Join(c.BinDir, "kubectl"), "--kubeconfig", aliceKubeconfig,
+		"-n", "default", "patch", "configmap", "app-settings", "-p", `{"data":{"mode":"debug"}}`)
+	if b, err := edit.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl patch as alice: %v: %s", err, b)
+	}
+	for _, g := range [][]string{{"git", "init", "-q", "-b", "main"}, {"git", "add", "."},
+		{"git", "-c", "user.name=ops", "-c", "user.email=ops@example.com", "commit", "-qm", "settings"}} {
+		cmd := exec.Command(g[0], g[1:]...)
+		cmd.Dir = manifests
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v %s", g, err, b)
+		}
+	}
+	for _, src := range [][]string{{"--manifests", filepath.Join(manifests, "k8s")}, {"--git", manifests, "--ref", "main", "--path", "k8s"}} {
+		waitFor(t, "drift of "+src[0], 60*time.Second, func() (bool, string) {
+			out, err := vigil(append([]string{"drift", "k8s", "-n", "default", "--server-url", s.url, "--token", s.apiToken}, src...)...)
+			return err == nil && strings.Contains(out, "1 objects checked, 1 drifted") && strings.Contains(out, "~ ConfigMap/default/app-settings") &&
+				strings.Contains(out, `data.mode: desired "safe", live "debug"`) && strings.Contains(out, "changed by alice") && !strings.Contains(out, "data.level"), out
+		})
+	}
 
 	// 4. Uninstall removes everything install created.
 	out, err = vigil("uninstall", "--yes")
@@ -381,4 +460,61 @@ current-context: test
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestAutomationIaC runs the pipeline's offline gates with the real binary:
+// `vigil scan iac` passes the EKS module without a high finding and fails the
+// study's unencrypted state backend; `vigil drift terraform` lists resources
+// changed outside Terraform from a plan's JSON.
+func TestAutomationIaC(t *testing.T) {
+	root := filepath.Join("..", "..")
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(vigilBin, args...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("$ vigil %s (exit %d)\n%s", strings.Join(args, " "), code, out)
+		return string(out), code
+	}
+
+	out, code := run("scan", "iac", "--severity", "high", filepath.Join(root, "deploy", "terraform", "aws-eks"))
+	if code != 0 {
+		t.Errorf("scan iac of the EKS module exits %d", code)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "HIGH") || strings.HasPrefix(l, "CRITICAL") {
+			t.Errorf("high finding in the EKS module: %s", l)
+		}
+	}
+	if !strings.Contains(out, "passed") {
+		t.Errorf("scan of the module evaluated nothing")
+	}
+
+	out, code = run("scan", "iac", "--severity", "high", filepath.Join("testdata", "insecure-backend"))
+	if code == 0 || !strings.Contains(out, "encrypt") || !strings.Contains(out, "HIGH") {
+		t.Errorf("the unencrypted state backend was not flagged (exit %d)", code)
+	}
+
+	plan := filepath.Join(root, "internal", "deploy", "testdata", "plan-drift.json")
+	out, code = run("drift", "terraform", plan)
+	if code != 0 || !strings.Contains(out, "3 resource(s) changed outside Terraform") ||
+		!strings.Contains(out, "~ module.eks.aws_eks_node_group.this (update)") || !strings.Contains(out, "scaling_config[0].max_size: 6 → 12") {
+		t.Errorf("drift terraform output (exit %d)", code)
+	}
+	if strings.Contains(out, "new-secret") {
+		t.Error("drift terraform shows a sensitive value")
+	}
+	if _, code = run("drift", "terraform", "--detailed-exitcode", plan); code != 2 {
+		t.Errorf("--detailed-exitcode with drift exits %d, want 2", code)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"resource_drift": [}`), 0o644)
+	if out, code = run("drift", "terraform", bad); code != 1 || !strings.Contains(out, "terraform show -json") {
+		t.Errorf("malformed plan: exit %d", code)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,6 +282,30 @@ func TestCompliance(t *testing.T) {
 		}
 	})
 
+	t.Run("scan k8s from a pipeline", func(t *testing.T) {
+		cmd := exec.Command(vigilBin, "scan", "k8s", "--kubeconfig", c.Kubeconfig, "-n", "insecure-apps", "-f", "json", "--severity", "critical")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("scan k8s exit: %v, stderr %s", err, errb.String())
+		}
+		var rep struct{ Findings []compFinding }
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, f := range rep.Findings {
+			if f.Namespace != "insecure-apps" && f.Kind != "Namespace" {
+				t.Errorf("finding outside the namespace: %+v", f)
+			}
+			got[f.Control+" "+f.Name] = true
+		}
+		if !got["VGL-K8S-001 node-agent"] || !got["VGL-K8S-018 node-agent"] {
+			t.Errorf("scan k8s findings: %v", got)
+		}
+	})
+
 	t.Run("hardened namespace passes", func(t *testing.T) {
 		for _, f := range s.compFindings(t, "namespace=secure-apps&status=fail") {
 			t.Errorf("secure-apps fails %s on %s %s: %s (%s)", f.Control, f.Kind, f.Name, f.Message, f.Path)
@@ -468,6 +493,16 @@ func TestCompliance(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.compScan(t)
+		// Newly failing high and critical checks, and the earlier fixes, are in the event stream.
+		waitFor(t, "compliance events", 30*time.Second, func() (bool, string) {
+			reasons := map[string]int{}
+			for _, e := range s.events(t, url.Values{"source": {"vigil/security"}, "range": {"1h"}}) {
+				if e.Name == "node-agent" || e.Reason == "ComplianceFixed" {
+					reasons[e.Reason]++
+				}
+			}
+			return reasons["ComplianceFailed"] >= 2 && reasons["ComplianceFixed"] >= 1, fmt.Sprint(reasons)
+		})
 		b := openBrowser(t, s)
 		b.open("/security", "#security-to-compliance")
 		b.do("open compliance", chromedp.Click(chromedp.ID("security-to-compliance")))

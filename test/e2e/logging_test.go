@@ -7,16 +7,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
-	"strconv"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	appsv1 "k8s.io/api/apps/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -142,6 +143,21 @@ func TestAuditLog(t *testing.T) {
 		if others := s.logRows(t, q+` -audit.user:="system:serviceaccount:payments:debugger"`); len(others) != 0 {
 			t.Errorf("unexpected exec rows: %v", others)
 		}
+	})
+
+	t.Run("the Audit page names them in Chromium", func(t *testing.T) {
+		b := openBrowser(t, s)
+		b.open("/logs/audit?view=exec&range=1h", "#audit-results")
+		b.waitText("#audit-results tbody", 20*time.Second, func(s string) bool {
+			return strings.Contains(s, "system:serviceaccount:payments:debugger") && strings.Contains(s, "payments/ledger-0")
+		})
+		b.shot("audit-exec.png")
+		b.do("show pod creations", chromedp.Click(chromedp.CSS(`#audit-views button[data-view="pods"]`)))
+		b.waitText("#audit-results tbody", 20*time.Second, func(s string) bool {
+			return strings.Contains(s, "system:serviceaccount:payments:deployer") && strings.Contains(s, "create")
+		})
+		b.waitText("#audit-logins tbody", 20*time.Second, func(s string) bool { return strings.Contains(s, "system:serviceaccount:payments:deployer") })
+		b.shot("audit-pods.png")
 	})
 
 	t.Run("malformed and huge payloads are refused and store nothing", func(t *testing.T) {
@@ -376,18 +392,18 @@ func TestLoggingPipeline(t *testing.T) {
 
 	t.Run("every facet finds the entries", func(t *testing.T) {
 		facets := map[string]int{
-			`node:=` + fakeNode:            entries,
-			`zone:=` + zone:                entries,
-			`workload:=checkout`:            entries,
-			`pod:=` + checkout.name:         entries,
-			`container:=app`:               entries,
-			`stream:=stderr`:               4, // logger line, Java, Python, Go
-			`level:=error`:                 5, // JSON error, logger line, 3 traces
-			`level:=warn`:                  1,
-			`http.status:=503`:             1,
-			`user_id:=u-7`:                 1,
-			`label.app:=checkout`:          entries,
-			`workload_kind:=Deployment`:    entries,
+			`node:=` + fakeNode:         entries,
+			`zone:=` + zone:             entries,
+			`workload:=checkout`:        entries,
+			`pod:=` + checkout.name:     entries,
+			`container:=app`:            entries,
+			`stream:=stderr`:            4, // logger line, Java, Python, Go
+			`level:=error`:              5, // JSON error, logger line, 3 traces
+			`level:=warn`:               1,
+			`http.status:=503`:          1,
+			`user_id:=u-7`:              1,
+			`label.app:=checkout`:       entries,
+			`workload_kind:=Deployment`: entries,
 		}
 		for f, want := range facets {
 			if got := s.logRows(t, store+" "+f+` -"vigil:"`); len(got) != want {
@@ -484,6 +500,120 @@ func TestLoggingPipeline(t *testing.T) {
 				}
 			}
 		}
+	})
+
+	t.Run("explorer, live tail and log detail in Chromium", func(t *testing.T) {
+		if b, code := apiDo(t, s, "POST", "/api/logs/views", `{"name":"checkout errors","query":"namespace:=\"store\" level:=error","range":"1h"}`); code != 200 {
+			t.Fatalf("save view: %d %s", code, b)
+		}
+		if b, code := apiDo(t, s, "POST", "/api/logs/views", `{"name":"broken","query":"level:=(("}`); code != 400 {
+			t.Errorf("view with a bad query: %d %s, want 400", code, b)
+		}
+		b := openBrowser(t, s)
+		b.open("/logs?range=15m&query="+url.QueryEscape(store+` -"vigil:" -tailmarker*`), "#logs-results .log-row")
+		b.waitCount("#logs-results .log-row", 20*time.Second, func(n int) bool { return n == entries })
+		// Facets with counts; clicking one filters.
+		b.waitText(`#facet-level button[data-value="error"] .facet-count`, 20*time.Second, func(s string) bool { return s == "5" })
+		b.waitText(`#facet-zone button[data-value="`+zone+`"] .facet-count`, 20*time.Second, func(s string) bool { return s == strconv.Itoa(entries) })
+		b.waitCount("#logs-histogram canvas", 20*time.Second, func(n int) bool { return n > 0 })
+		b.shot("logs-explorer.png")
+		b.do("click the error facet", chromedp.Click(chromedp.CSS(`#facet-level button[data-value="error"]`)))
+		b.waitCount("#logs-results .log-row", 20*time.Second, func(n int) bool { return n == 5 })
+		if q := b.text("#logs-query"); q != "" {
+			t.Logf("query box: %s", q)
+		}
+		// Parsed fields are facets too.
+		b.do("expand the http.status field", chromedp.Click(chromedp.CSS(`#facet-fields button[data-field="http.status"]`)))
+		b.waitText(`#facet-fields button[data-value="503"] .facet-count`, 20*time.Second, func(s string) bool { return s == "1" })
+		// Search words are highlighted.
+		b.open("/logs?range=15m&query="+url.QueryEscape(store+` "payment declined"`), "#logs-results .log-row")
+		b.waitText("#logs-results mark", 20*time.Second, func(s string) bool { return s == "payment declined" })
+		// A line's context: the lines before and after it from its container.
+		b.do("open the line", chromedp.Click(chromedp.CSS("#logs-results .log-line")))
+		b.do("show its context", chromedp.Click(chromedp.CSS("#log-context")))
+		b.waitCount("#log-context-rows .ctx-line", 20*time.Second, func(n int) bool { return n >= 3 })
+		if got := b.text("#log-context-rows .ctx-line.current"); !strings.Contains(got, "payment declined") {
+			t.Errorf("current context line: %q", got)
+		}
+		b.shot("logs-context.png")
+		// Field autocomplete in the query box.
+		if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(document.getElementById("logs-query").value = "", true)`)); err != nil {
+			t.Fatal(err)
+		}
+		b.do("type a field prefix", chromedp.SendKeys(chromedp.ID("logs-query"), "http.st"))
+		b.waitText("#logs-suggest", 20*time.Second, func(s string) bool { return strings.Contains(s, "http.status") })
+		b.shot("logs-autocomplete.png")
+		// The saved view is offered.
+		if got := b.text("#logs-views"); !strings.Contains(got, "checkout errors") {
+			t.Errorf("saved views: %q", got)
+		}
+		// Log detail: metrics around the line with a marker, events, processes.
+		if b.count("#log-open-detail") == 0 {
+			b.do("open the line again", chromedp.Click(chromedp.CSS("#logs-results .log-line")))
+		}
+		b.do("follow the detail link", chromedp.Click(chromedp.CSS("#log-open-detail")))
+		b.waitCount("#detail-node-cpu canvas", 30*time.Second, func(n int) bool { return n > 0 })
+		b.waitCount("#detail-context .ctx-line", 20*time.Second, func(n int) bool { return n >= 2 })
+		b.shot("logs-detail.png")
+
+		// Live tail in the browser at 5,000 lines/s: it keeps up, stays responsive and caps its rows.
+		b.open("/logs/tail?query="+url.QueryEscape(store+` "burst"`), "#tail-rows")
+		b.waitText("#tail-state", 10*time.Second, func(s string) bool { return s == "live" })
+		// The writer runs on its own clock: 500 lines every 100 ms for 6 s.
+		done := make(chan int)
+		go func() {
+			n := 0
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for end := time.Now().Add(6 * time.Second); time.Now().Before(end); <-tick.C {
+				var batch []string
+				for range 500 {
+					batch = append(batch, criLine(time.Now(), "stdout", "F", fmt.Sprintf("INFO burst line %d", n)))
+					n++
+				}
+				checkout.append(t, batch...)
+			}
+			done <- n
+		}()
+		maxRate := 0
+		var worstFrame float64
+		for end := time.Now().Add(8 * time.Second); time.Now().Before(end); time.Sleep(400 * time.Millisecond) {
+			// The rate shown, and how long the page takes to paint a frame while lines stream in.
+			res, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]float64](`new Promise(r => { const t = performance.now(); requestAnimationFrame(() => r([Number(document.getElementById("tail-rate").dataset.rate), performance.now() - t])); })`, chromedp.EvalAwaitPromise))
+			if err != nil || len(res) != 2 {
+				t.Fatalf("measure the page: %v %v", res, err)
+			}
+			maxRate = max(maxRate, int(res[0]))
+			worstFrame = max(worstFrame, res[1])
+		}
+		written := <-done
+		b.shot("logs-live-tail.png")
+		shown := b.count("#tail-rows .log-row")
+		t.Logf("live tail: wrote %d lines, peak %d lines/s shown, worst frame %.0f ms, %d rows on the page", written, maxRate, worstFrame, shown)
+		if maxRate < 4000 {
+			t.Errorf("tail peaked at %d lines/s while 5,000/s were written", maxRate)
+		}
+		if got := b.text("#tail-total"); !strings.Contains(got, "received") {
+			t.Errorf("tail total: %q", got)
+		}
+		if shown > 1000 || shown < 500 {
+			t.Errorf("%d rows on the page, want the newest 1000", shown)
+		}
+		if worstFrame > 1000 {
+			t.Errorf("the page froze for %.0f ms", worstFrame)
+		}
+		// Pause holds the rows still; resume continues.
+		b.do("pause", chromedp.Click(chromedp.ID("tail-pause")))
+		b.waitText("#tail-state", 5*time.Second, func(s string) bool { return s == "paused" })
+		before := b.text("#tail-rows .log-row:last-child")
+		checkout.append(t, criLine(time.Now(), "stdout", "F", "INFO burst after pause"))
+		time.Sleep(2 * time.Second)
+		if after := b.text("#tail-rows .log-row:last-child"); after != before {
+			t.Errorf("rows changed while paused: %q -> %q", before, after)
+		}
+		b.do("resume", chromedp.Click(chromedp.ID("tail-pause")))
+		checkout.append(t, criLine(time.Now(), "stdout", "F", "INFO burst after resume"))
+		b.waitText("#tail-rows .log-row:last-child", 5*time.Second, func(s string) bool { return strings.Contains(s, "burst after resume") })
 	})
 }
 

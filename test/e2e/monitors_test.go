@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,9 +32,17 @@ import (
 // remoteWrite sends series through Prometheus remote-write 1.0, as Prometheus does.
 func (s *vigilServer) remoteWrite(t *testing.T, ts []prompb.TimeSeries) {
 	t.Helper()
+	if err := s.tryRemoteWrite(ts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryRemoteWrite is remoteWrite for background senders, which must not fail
+// the test while the server restarts.
+func (s *vigilServer) tryRemoteWrite(ts []prompb.TimeSeries) error {
 	body, err := (&prompb.WriteRequest{Timeseries: ts}).Marshal()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	req, _ := http.NewRequest("POST", s.url+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, body)))
 	req.Header.Set("Content-Type", "application/x-protobuf")
@@ -42,13 +51,14 @@ func (s *vigilServer) remoteWrite(t *testing.T, ts []prompb.TimeSeries) {
 	req.Header.Set("Authorization", "Bearer "+s.agentToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("remote write: %s %s", resp.Status, b)
+		return fmt.Errorf("remote write: %s %s", resp.Status, b)
 	}
+	return nil
 }
 
 func series(name string, lb map[string]string, samples ...prompb.Sample) prompb.TimeSeries {
@@ -221,7 +231,7 @@ func TestMonitorsCPUThresholdMail(t *testing.T) {
 				total += rate * now.Sub(last).Seconds()
 				mu.Unlock()
 				last = now
-				s.remoteWrite(t, []prompb.TimeSeries{series("container_cpu_usage_seconds_total",
+				_ = s.tryRemoteWrite([]prompb.TimeSeries{series("container_cpu_usage_seconds_total",
 					map[string]string{"namespace": ns, "pod": "burner", "container": "app", "node": "kwok-mon-0"},
 					prompb.Sample{Timestamp: now.UnixMilli(), Value: total})})
 			}
@@ -232,8 +242,8 @@ func TestMonitorsCPUThresholdMail(t *testing.T) {
 
 	s.createMonitor(t, map[string]any{
 		"id": "pod-cpu", "name": "Pod CPU high", "kind": "threshold",
-		"query":    `sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{namespace="` + ns + `"}[20s]))`,
-		"warning":  0.5, "critical": 0.8, "interval": "2s", "for": "6s", "resolve_for": "4s",
+		"query":   `sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{namespace="` + ns + `"}[20s]))`,
+		"warning": 0.5, "critical": 0.8, "interval": "2s", "for": "6s", "resolve_for": "4s",
 		"notify": map[string]any{"email": []string{"oncall@example.com"}},
 	})
 	time.Sleep(25 * time.Second)
@@ -336,7 +346,7 @@ func TestMonitorsForecastAndAnomaly(t *testing.T) {
 					v += 400
 				}
 				ms := ts.UnixMilli()
-				s.remoteWrite(t, []prompb.TimeSeries{
+				_ = s.tryRemoteWrite([]prompb.TimeSeries{
 					series("vigil_test_disk_used_percent", map[string]string{"node": "db-1", "mountpoint": "/data"}, prompb.Sample{Timestamp: ms, Value: diskAt(ts)}),
 					series("vigil_test_requests_rate", map[string]string{"service": "checkout"}, prompb.Sample{Timestamp: ms, Value: seasonal(ts, rClean)}),
 					series("vigil_test_requests_rate", map[string]string{"service": "checkout-spike"}, prompb.Sample{Timestamp: ms, Value: v}),
@@ -409,6 +419,47 @@ func TestMonitorsForecastAndAnomaly(t *testing.T) {
 		}
 	})
 	t.Run("UI", func(t *testing.T) { checkMonitorsUI(t, s) })
+
+	t.Run("a restart keeps open incidents and sends nothing again", func(t *testing.T) {
+		if b, code := s.send(t, "DELETE", "/api/monitors/disk-from-the-form", nil); code != http.StatusNoContent {
+			t.Fatalf("delete the form's monitor: %d %s", code, b)
+		}
+		waitFor(t, "every notification delivered", 30*time.Second, func() (bool, string) {
+			b, _ := s.get(t, "/api/notifications")
+			var ns []struct{ Status string }
+			json.Unmarshal(b, &ns)
+			for _, n := range ns {
+				if n.Status != "sent" {
+					return false, string(b)
+				}
+			}
+			return len(ns) >= 3, string(b)
+		})
+		before := len(mail.Messages())
+		open := func() int {
+			b, _ := s.get(t, "/api/incidents?open=1")
+			var ins []incident
+			json.Unmarshal(b, &ins)
+			return len(ins)
+		}
+		if n := open(); n != 2 {
+			t.Fatalf("%d open incidents before the restart, want 2 (anomaly, forecast)", n)
+		}
+		s.stop(syscall.SIGTERM)
+		s.restart(t)
+		// Several evaluation rounds (2 s and 5 s intervals) after the restart.
+		time.Sleep(15 * time.Second)
+		st := s.monitor(t, "checkout-anomaly")
+		if st.State != "alerting" || st.Error != "" {
+			t.Fatalf("after restart the anomaly monitor is %s (%s)", st.State, st.Error)
+		}
+		if n := open(); n != 2 {
+			t.Fatalf("%d open incidents after the restart, want 2", n)
+		}
+		if n := len(mail.Messages()); n != before {
+			t.Fatalf("the restart sent %d more mails", n-before)
+		}
+	})
 }
 
 // checkMonitorsUI walks the monitors pages in Chromium: list, detail with the
@@ -471,7 +522,7 @@ func checkMonitorsUI(t *testing.T, s *vigilServer) {
 	do("monitor list", chromedp.Click(chromedp.ID("nav-monitors")), chromedp.WaitVisible(chromedp.ID("mon-list")))
 	waitText("#mon-list", "Checkout traffic anomaly")
 	waitText(`#mon-list tr[data-monitor="checkout-anomaly"]`, "critical")
-	waitText("#mon-summary", "1 alerting")
+	waitText("#mon-summary", "2 alerting") // the anomaly and the disk forecast
 	shot("list.png")
 
 	do("monitor detail", chromedp.Click(chromedp.CSS(`tr[data-monitor="checkout-anomaly"] a`)), chromedp.WaitVisible(chromedp.ID("mon-incidents")))

@@ -80,8 +80,10 @@ func TestUpListsTopProcesses(t *testing.T) {
 		if nobody, err := user.Lookup("nobody"); err == nil {
 			uid, _ := strconv.Atoi(nobody.Uid)
 			gid, _ := strconv.Atoi(nobody.Gid)
-			if err := os.Chmod(dir, 0o755); err != nil {
-				t.Fatal(err)
+			for _, d := range []string{filepath.Dir(dir), dir} { // t.TempDir makes both 0700
+				if err := os.Chmod(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
 			}
 			spin.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 			me = nobody

@@ -235,6 +235,33 @@ func TestVulnScanCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("registry reference with Docker config credentials", func(t *testing.T) {
+		host := testRegistry(t, "ci", "pw")
+		pushImage(t, host+"/private/app:1", im.Image, &authn.Basic{Username: "ci", Password: "pw"})
+		ref := host + "/private/app:1"
+		if _, stderr, code := runVigil(t, "scan", "image", "--db-dir", db, "-f", "json", ref); code == 0 || !strings.Contains(stderr, "401") && !strings.Contains(strings.ToLower(stderr), "unauthorized") {
+			t.Errorf("pull without credentials: exit %d %s", code, stderr)
+		}
+		cfgDir := t.TempDir()
+		cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, "Y2k6cHc=") // ci:pw
+		if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(vigilBin, "scan", "image", "--db-dir", db, "-f", "json", ref)
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+cfgDir)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("scan with credentials: %v", err)
+		}
+		var r cliReport
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Digest != rep.Digest || len(r.Findings) != len(rep.Findings) {
+			t.Errorf("registry scan: digest %s, %d findings; want %s, %d", r.Digest, len(r.Findings), rep.Digest, len(rep.Findings))
+		}
+	})
+
 	t.Run("SARIF, CycloneDX and SPDX", func(t *testing.T) {
 		out, _, _ := runVigil(t, "scan", "image", "--db-dir", db, "-f", "sarif", tarPath)
 		var sarif struct {
@@ -629,11 +656,11 @@ spec:
 	}
 	var detail struct {
 		Report struct {
-			Layers       []map[string]any `json:"layers"`
-			Packages     []map[string]any `json:"packages"`
+			Layers       []map[string]any                   `json:"layers"`
+			Packages     []map[string]any                   `json:"packages"`
 			Findings     []struct{ ID, Remediation string } `json:"findings"`
-			Remediations []struct{ Text, Command string } `json:"remediations"`
-			Counts       map[string]int                 `json:"counts"`
+			Remediations []struct{ Text, Command string }   `json:"remediations"`
+			Counts       map[string]int                     `json:"counts"`
 		} `json:"report"`
 		Containers []map[string]any `json:"containers"`
 	}
@@ -710,6 +737,16 @@ spec:
 	if _, code := s.get(t, "/api/vulns/images/sha256:nope"); code != 404 {
 		t.Errorf("unknown digest: %d", code)
 	}
+
+	// The security events: the empty database was alarmed, the updates noted,
+	// and the image with critical findings reported.
+	waitFor(t, "security events", 30*time.Second, func() (bool, string) {
+		reasons := map[string]int{}
+		for _, e := range s.events(t, url.Values{"source": {"vigil/security"}, "range": {"1h"}}) {
+			reasons[e.Reason]++
+		}
+		return reasons["VulnDBStale"] >= 1 && reasons["VulnDBUpdated"] >= 2 && reasons["VulnerableImage"] >= 1, fmt.Sprint(reasons)
+	})
 
 	t.Run("UI", func(t *testing.T) {
 		br := openBrowser(t, s)

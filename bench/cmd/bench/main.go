@@ -38,6 +38,7 @@ type options struct {
 	lines, pods, runs          int
 	idle                       time.Duration
 	ingestLines, storeLines    int
+	bigLines                   int
 	samples                    int
 	senders                    int
 	sections                   string
@@ -60,7 +61,8 @@ func main() {
 	flag.IntVar(&o.storeLines, "store-lines", 2_000_000, "lines stored for the LogsQL queries (the ingest lines included)")
 	flag.IntVar(&o.samples, "samples", 2_000_000, "samples sent by remote-write (1000 series) for the ingest rate and PromQL queries")
 	flag.IntVar(&o.senders, "senders", 4, "concurrent ingestion senders")
-	flag.StringVar(&o.sections, "sections", "tail,ingest,query", "what to run: tail, ingest, query (query needs ingest)")
+	flag.IntVar(&o.bigLines, "big-lines", 10_000_000, "lines stored by the query10m section before its word queries")
+	flag.StringVar(&o.sections, "sections", "tail,ingest,query", "what to run: tail, ingest, query (query needs ingest), query10m (ingest and word queries over -big-lines lines)")
 	flag.StringVar(&o.tmp, "tmp", os.TempDir(), "where the temporary directory goes")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	flag.StringVar(&o.compression, "otelcol-compression", "none", "the collector exporter's compression (vigil's agent sends uncompressed protobuf)")
@@ -128,6 +130,14 @@ func run(ctx context.Context, o options, dir string) error {
 	}
 	if want["ingest"] || want["query"] {
 		if err := storeSection(ctx, o, dir, want["query"]); err != nil {
+			return err
+		}
+	}
+	if want["query10m"] {
+		big := o
+		big.storeLines, big.samples = o.bigLines, 10_000
+		fmt.Printf("\n== %s stored lines: ingestion and full-text word queries\n", thousands(o.bigLines))
+		if err := storeSection(ctx, big, filepath.Join(dir, "big"), true); err != nil {
 			return err
 		}
 	}
@@ -625,6 +635,13 @@ func storeSection(ctx context.Context, o options, dir string, queries bool) erro
 			}
 			return nil
 		}},
+		{"LogsQL `\"connection refused\"` (phrase), limit=100", "/select/logsql/query", url.Values{"query": {`"connection refused"`}, "limit": {"100"}}, func(b []byte) error {
+			if n := strings.Count(string(b), "\n"); n != 100 {
+				return fmt.Errorf("%d rows, want 100", n)
+			}
+			return nil
+		}},
+		{"LogsQL `error` over the last 15 minutes, limit=100", "/select/logsql/query", url.Values{"query": {"error"}, "limit": {"100"}, "start": {"15m"}}, nil},
 		{"LogsQL `error | stats count()`", "/select/logsql/query", url.Values{"query": {"error | stats count() n"}}, func(b []byte) error {
 			if !strings.Contains(string(b), strconv.Itoa(lb.Errors)) {
 				return fmt.Errorf("got %s, want n=%d", strings.TrimSpace(string(b)), lb.Errors)

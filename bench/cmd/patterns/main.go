@@ -6,9 +6,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -179,8 +183,88 @@ func online(n int) error {
 	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM patterns_counts`).Scan(&rows); err != nil {
 		return err
 	}
-	fmt.Printf("online index: %d records mined in %v (%.0f lines/s), with SQLite flush %v (%.0f lines/s); %d count rows, %s\n",
+	fmt.Printf("online index: %d records mined in %v (%.0f lines/s), with SQLite flush %v (%.0f lines/s); %d count rows, %s\n\n",
 		len(recs), mined.Round(time.Millisecond), float64(len(recs))/mined.Seconds(), total.Round(time.Millisecond),
 		float64(len(recs))/total.Seconds(), rows, x.Stats())
-	return nil
+	return days(ctx)
+}
+
+// days fills the index with a week of lines (every minute, 10 streams) and
+// times GET /api/patterns over a day and over the week.
+func days(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "patterns-bench-days")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := state.Open(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	x, err := index.Open(ctx, st.DB(), nil, nil, index.Options{QueueBatches: 1 << 16, Retention: 30 * 24 * time.Hour})
+	if err != nil {
+		return err
+	}
+	sets := loggen.Sets()
+	gens := make([]*loggen.Generator, len(sets))
+	for i, set := range sets {
+		gens[i] = loggen.New(set, uint64(i))
+	}
+	end := time.Now().Truncate(time.Minute)
+	start := end.Add(-7 * 24 * time.Hour)
+	n := 0
+	for t := start; t.Before(end); t = t.Add(time.Minute) {
+		recs := make([]logs.Record, 0, 30)
+		for k := range 30 {
+			si := k % len(sets)
+			recs = append(recs, logs.Record{Time: t.Add(time.Duration(k) * time.Second), Fields: []logs.Field{
+				{Name: "namespace", Value: "ns-" + sets[si].Name}, {Name: "pod", Value: fmt.Sprintf("pod-%d", k%10)},
+				{Name: "container", Value: "app"}, {Name: "_msg", Value: gens[si].Next().Text},
+			}})
+		}
+		x.Observe(recs)
+		x.Drain()
+		n += len(recs)
+		if t.Minute() == 0 && t.Hour()%6 == 0 {
+			if err := x.Flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := x.Flush(ctx); err != nil {
+		return err
+	}
+	var rows int
+	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM patterns_counts`).Scan(&rows); err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	x.Register(mux, func(h http.Handler) http.Handler { return h })
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Printf("a week in the index: %d lines, %d count rows (minute × stream × pattern)\n", n, rows)
+	fmt.Fprintln(tw, "GET /api/patterns\twindow (and the one before)\tpatterns\tlines\tlatency\t")
+	for _, c := range []struct{ name, query, start string }{
+		{"all streams", "*", "24h"}, {"all streams", "*", "84h"},
+		{"one namespace", `{namespace="ns-klog"}`, "24h"}, {"one namespace", `{namespace="ns-klog"}`, "84h"},
+	} {
+		best := time.Duration(1 << 62)
+		var res index.Result
+		for range 3 {
+			rec := httptest.NewRecorder()
+			q := url.Values{"query": {c.query}, "start": {c.start}}
+			t0 := time.Now()
+			mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/patterns?"+q.Encode(), nil))
+			best = min(best, time.Since(t0))
+			if rec.Code != 200 {
+				return fmt.Errorf("%s: %d %s", c.query, rec.Code, rec.Body.String())
+			}
+			res = index.Result{}
+			if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(tw, "%s (%s)\t%s\t%d\t%d\t%v\t\n", c.name, res.Mode, c.start, len(res.Patterns), res.Total, best.Round(time.Millisecond))
+	}
+	return tw.Flush()
 }

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"vigil/internal/security/compliance"
 )
 
 func write(t *testing.T, path, data string, mode os.FileMode) {
@@ -66,4 +69,21 @@ func TestParseFlags(t *testing.T) {
 	if f["a"] != "1" || f["b"] != "2" || f["c"] != "true" || f["d"] != "" {
 		t.Errorf("%v", f)
 	}
+}
+
+// The kubelet config file and command line come from the host: any bytes
+// must give settings or a clear error, never a panic.
+func FuzzKubeletConfig(f *testing.F) {
+	f.Add([]byte("authentication:\n  anonymous:\n    enabled: false\n  x509:\n    clientCAFile: /ca\nauthorization:\n  mode: Webhook\nreadOnlyPort: 0\n"), "/usr/bin/kubelet\x00--read-only-port=10255\x00--anonymous-auth\x00false")
+	f.Add([]byte("readOnlyPort: [1]\n"), "kubelet\x00--config")
+	f.Fuzz(func(t *testing.T, conf []byte, cmdline string) {
+		k := compliance.KubeletSettings{Sources: map[string]string{}}
+		if err := applyConfigFile(&k, "/c", conf); err != nil {
+			return
+		}
+		applyFlags(&k, ParseFlags(strings.Split(cmdline, "\x00")))
+		if _, err := compliance.NodeObject(compliance.NodeInput{Node: "n", Kubelet: k}); err != nil {
+			t.Fatalf("settings rejected: %v", err)
+		}
+	})
 }

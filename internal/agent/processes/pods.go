@@ -47,6 +47,10 @@ func NewPodIndex(cfg *rest.Config, node string) (*PodIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
+	return newPodIndex(cs, node)
+}
+
+func newPodIndex(cs kubernetes.Interface, node string) (*PodIndex, error) {
 	sel := fields.OneTermEqualSelector("spec.nodeName", node).String()
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 10*time.Minute,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = sel }))
@@ -86,6 +90,11 @@ func allStatuses(p *corev1.Pod) []corev1.ContainerStatus {
 
 // Start runs the informer until ctx ends.
 func (x *PodIndex) Start(ctx context.Context) { x.factory.Start(ctx.Done()) }
+
+// WaitSynced waits for the first listing of pods, or ctx's end.
+func (x *PodIndex) WaitSynced(ctx context.Context) bool {
+	return cache.WaitForCacheSync(ctx.Done(), x.inf.HasSynced)
+}
 
 // Shutdown stops the informer.
 func (x *PodIndex) Shutdown() { x.factory.Shutdown() }

@@ -212,7 +212,7 @@ func (c *Collector) details(pr procfs.Proc, p *Process) {
 		p.User = name
 	}
 	if args, err := pr.CmdLine(); err == nil {
-		p.Args = shorten(cleanLabel(strings.Join(args, " ")), maxArgsLen)
+		p.Args = shorten(cleanLabel(strings.Join(Scrub(args), " ")), maxArgsLen)
 	}
 	if p.Args == "" && p.Command != "" {
 		p.Args = "[" + p.Command + "]" // kernel threads have no command line; ps shows them bracketed

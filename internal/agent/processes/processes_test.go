@@ -1,9 +1,11 @@
 package processes
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -186,5 +188,86 @@ func TestNewValidates(t *testing.T) {
 func TestShorten(t *testing.T) {
 	if got := shorten(strings.Repeat("é", 150), 201); !utf8.ValidString(got) || len(got) > 204 {
 		t.Fatalf("%q", got)
+	}
+}
+
+// writeProc lays out the /proc files the collector reads for one process.
+func writeProc(t *testing.T, root string, pid int, comm string, utime, rssPages int, uid, cmdline, cgroup string) {
+	t.Helper()
+	dir := filepath.Join(root, strconv.Itoa(pid))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Fields 14/15 utime/stime, 22 starttime (ticks since boot), 24 rss (pages).
+	stat := fmt.Sprintf("%d (%s) S 1 %d %d 0 -1 4194560 100 0 0 0 %d 0 0 0 20 0 1 0 5000 1000000 %d 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
+		pid, comm, pid, pid, utime, rssPages)
+	files := map[string]string{
+		"stat":    stat,
+		"status":  fmt.Sprintf("Name:\t%s\nUid:\t%s\t%s\t%s\t%s\nGid:\t0\t0\t0\t0\n", comm, uid, uid, uid, uid),
+		"cmdline": strings.ReplaceAll(cmdline, " ", "\x00") + "\x00",
+		"cgroup":  cgroup,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A process in a pod's container is labelled with that pod and container.
+func TestCollectLabelsContainerProcesses(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "stat"), []byte("cpu  1 2 3 4 5 6 7 8 9 10\nbtime 1700000000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeProc(t, root, 4242, "nginx", 500, 2560, "101", "nginx: master process nginx -g daemon off;",
+		"12:memory:/kubepods/burstable/pod"+uid+"/"+cid+"\n0::/kubepods/burstable/pod"+uid+"/"+cid+"\n")
+	writeProc(t, root, 7, "sshd", 10, 100, "0", "/usr/sbin/sshd -D", "0::/system.slice/ssh.service\n")
+	res := fakeResolver{cid: {ContainerID: cid, Namespace: "shop", Pod: "web-1", Container: "web"}}
+	names := map[string]string{"101": "www-data", "0": "root"}
+	c, err := New(Config{NodeName: "n1", ProcPath: root, Resolver: res, LookupUser: func(u string) string { return names[u] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1700000000+50+100, 0) // 100 s after the processes started (5000 ticks after boot)
+	series, err := c.Collect(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range series {
+		got[s.Labels.Get("pid")+" "+s.Labels.Get(labels.MetricName)] = fmt.Sprintf("%s = %g", s.Labels, s.Samples[0].V)
+	}
+	want := map[string]string{
+		"4242 " + MetricCPURatio: `{__name__="vigil_process_cpu_usage_ratio", args="nginx: master process nginx -g daemon off;", command="nginx", container="web", container_id="` + cid + `", namespace="shop", node="n1", pid="4242", pod="web-1", user="www-data"} = 0.05`,
+		"4242 " + MetricRSS:      `{__name__="vigil_process_resident_memory_bytes", args="nginx: master process nginx -g daemon off;", command="nginx", container="web", container_id="` + cid + `", namespace="shop", node="n1", pid="4242", pod="web-1", user="www-data"} = ` + fmt.Sprintf("%g", float64(2560*os.Getpagesize())),
+		"7 " + MetricCPUSeconds:  `{__name__="vigil_process_cpu_seconds_total", args="/usr/sbin/sshd -D", command="sshd", node="n1", pid="7", user="root"} = 0.1`,
+		"7 " + MetricStartTime:   `{__name__="vigil_process_start_time_seconds", args="/usr/sbin/sshd -D", command="sshd", node="n1", pid="7", user="root"} = 1.70000005e+09`,
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s:\n got %s\nwant %s", k, got[k], w)
+		}
+	}
+	if len(series) != 8 {
+		t.Fatalf("%d series", len(series))
+	}
+	// The next collection rates CPU over the interval: 5 more seconds of CPU in 10 s.
+	writeProc(t, root, 4242, "nginx", 1000, 2560, "101", "nginx", "0::/kubepods/burstable/pod"+uid+"/"+cid+"\n")
+	procs, err := c.Sample(now.Add(10 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if procs[0].PID != 4242 || procs[0].CPURatio != 0.5 {
+		t.Fatalf("second sample: %+v", procs[0])
+	}
+}
+
+func TestScrubHidesSecrets(t *testing.T) {
+	in := []string{"postgres", "--password=hunter2", "-D", "/data", "--token", "abc", "DB_PASSWORD=x", "--api-key", "k", "--verbose", "user=bob", "--secret"}
+	got := strings.Join(Scrub(in), " ")
+	want := "postgres --password=******** -D /data --token ******** DB_PASSWORD=******** --api-key ******** --verbose user=bob --secret"
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }

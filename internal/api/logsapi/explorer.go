@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +28,8 @@ type Explorer struct {
 	DB       *sql.DB
 	Store    logs.Store
 	Pipeline *ingest.Pipeline
+	// Dir is the log storage directory, for the disk use it reports.
+	Dir string
 }
 
 const schema = `
@@ -72,6 +76,7 @@ func (e *Explorer) Register(mux *http.ServeMux, wrap func(http.Handler) http.Han
 	mux.Handle("DELETE /api/logs/views/{id}", wrap(http.HandlerFunc(e.deleteView)))
 	mux.Handle("GET /api/logs/context", wrap(http.HandlerFunc(e.context)))
 	mux.Handle("GET /api/logs/pipeline/stats", wrap(http.HandlerFunc(e.stats)))
+	mux.Handle("GET /api/logs/storage", wrap(http.HandlerFunc(e.storage)))
 }
 
 func readSmallBody(r *http.Request, limit int64) ([]byte, error) {
@@ -307,4 +312,31 @@ func principal(r *http.Request) string {
 		return p.User
 	}
 	return ""
+}
+
+// storage reports the disk used by the log storage directory.
+func (e *Explorer) storage(w http.ResponseWriter, r *http.Request) {
+	var size, files int64
+	if e.Dir != "" {
+		err := filepath.WalkDir(e.Dir, func(_ string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // parts come and go while merging
+			}
+			if r.Context().Err() != nil {
+				return r.Context().Err()
+			}
+			if d.Type().IsRegular() {
+				if fi, err := d.Info(); err == nil {
+					size += fi.Size()
+					files++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			httpError(w, err)
+			return
+		}
+	}
+	writeJSON(w, map[string]int64{"bytes": size, "files": files})
 }

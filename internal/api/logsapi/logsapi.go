@@ -353,6 +353,15 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
 
+	if sub, ok := a.Store.(logs.Subscriber); ok && r.FormValue("start_offset") == "" {
+		if rows, lost, stop, err := sub.Subscribe(q, 50_000); err == nil {
+			defer stop()
+			streamRows(r.Context(), w, flusher, rows, lost, sse)
+			return
+		}
+		// A query with pipes cannot be matched row by row: poll instead.
+	}
+
 	poll, lag := a.TailPoll, a.TailLag
 	if poll <= 0 {
 		poll = 250 * time.Millisecond
@@ -450,4 +459,50 @@ func rowHash(row []logs.Field) uint64 {
 		h.Write([]byte{0})
 	}
 	return h.Sum64()
+}
+
+// streamRows writes subscribed rows as they come, flushing at most every
+// 100 ms so a busy stream costs few writes; rows lost because this reader was
+// slower than the writers are reported to SSE clients as a "lost" event.
+func streamRows(ctx context.Context, w http.ResponseWriter, flusher http.Flusher, rows <-chan []logs.Field, lost func() int64, sse bool) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var buf []byte
+	var reported int64
+	idle := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case row := <-rows:
+			if sse {
+				buf = append(buf, "data: "...)
+				buf = appendRow(buf, row)
+				buf = append(buf, '\n')
+			} else {
+				buf = appendRow(buf, row)
+			}
+			if len(buf) < 256<<10 {
+				continue
+			}
+		case <-tick.C:
+			if n := lost(); sse && n > reported {
+				buf = fmt.Appendf(buf, "event: lost\ndata: %d\n\n", n)
+				reported = n
+			}
+			if len(buf) == 0 {
+				// A comment every 15 s keeps proxies from closing an idle stream.
+				if idle++; !sse || idle%150 != 0 {
+					continue
+				}
+				buf = append(buf, ": keepalive\n\n"...)
+			}
+		}
+		idle = 0
+		if _, err := w.Write(buf); err != nil {
+			return
+		}
+		flusher.Flush()
+		buf = buf[:0]
+	}
 }

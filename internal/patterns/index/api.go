@@ -246,9 +246,35 @@ func (x *Index) fromIndex(ctx context.Context, sf StreamFilter, start, end time.
 	return res, nil
 }
 
-// counts sums the stored counts of the buckets from..to (inclusive, Unix
-// nanoseconds of their starts) by surviving template.
+// counts sums the stored counts of the minute buckets from..to (inclusive,
+// Unix nanoseconds of their starts) by surviving template: the whole hours
+// inside from the hourly rollup, the minutes at either end from the minutes.
 func (x *Index) counts(ctx context.Context, sf StreamFilter, from, to int64) (map[int64]windowCounts, error) {
+	out := map[int64]windowCounts{}
+	h, m := int64(Hour), int64(Bucket)
+	firstHour := (from + h - 1) / h * h // the first hour starting inside the window
+	endHours := (to + m) / h * h        // the end of the last hour ending inside it
+	if firstHour >= endHours {
+		return out, x.sum(ctx, out, "patterns_counts", sf, from, to)
+	}
+	if from < firstHour {
+		if err := x.sum(ctx, out, "patterns_counts", sf, from, firstHour-m); err != nil {
+			return nil, err
+		}
+	}
+	if err := x.sum(ctx, out, "patterns_counts_hourly", sf, firstHour, endHours-h); err != nil {
+		return nil, err
+	}
+	if endHours <= to {
+		if err := x.sum(ctx, out, "patterns_counts", sf, endHours, to); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// sum adds the counts of table's buckets from..to (inclusive) to out.
+func (x *Index) sum(ctx context.Context, out map[int64]windowCounts, table string, sf StreamFilter, from, to int64) error {
 	var where strings.Builder
 	args := []any{from, to}
 	for _, c := range streamColumns {
@@ -257,10 +283,11 @@ func (x *Index) counts(ctx context.Context, sf StreamFilter, from, to int64) (ma
 			args = append(args, v)
 		}
 	}
-	rows, err := x.db.QueryContext(ctx, `SELECT id, SUM(count), MIN(first), MAX(last) FROM patterns_counts
+	// table and column names are fixed strings of this package.
+	rows, err := x.db.QueryContext(ctx, `SELECT id, SUM(count), MIN(first), MAX(last) FROM `+table+`
 		WHERE bucket >= ? AND bucket <= ?`+where.String()+` GROUP BY id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read pattern counts: %w", err)
+		return fmt.Errorf("read pattern counts: %w", err)
 	}
 	type row struct{ id, count, first, last int64 }
 	var all []row
@@ -268,15 +295,14 @@ func (x *Index) counts(ctx context.Context, sf StreamFilter, from, to int64) (ma
 		var r row
 		if err := rows.Scan(&r.id, &r.count, &r.first, &r.last); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("read pattern counts: %w", err)
+			return fmt.Errorf("read pattern counts: %w", err)
 		}
 		all = append(all, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read pattern counts: %w", err)
+		return fmt.Errorf("read pattern counts: %w", err)
 	}
-	out := map[int64]windowCounts{}
 	for _, r := range all {
 		id, _ := x.resolve(r.id)
 		c, ok := out[id]
@@ -287,7 +313,7 @@ func (x *Index) counts(ctx context.Context, sf StreamFilter, from, to int64) (ma
 		c.first, c.last = min(c.first, r.first), max(c.last, r.last)
 		out[id] = c
 	}
-	return out, nil
+	return nil
 }
 
 var errScanFull = errors.New("scan limit reached")

@@ -42,7 +42,23 @@ CREATE TABLE IF NOT EXISTS patterns_counts (
 	last      INTEGER NOT NULL,
 	PRIMARY KEY (bucket, namespace, pod, container, node, file, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS patterns_counts_hourly (
+	bucket    INTEGER NOT NULL,
+	namespace TEXT NOT NULL,
+	pod       TEXT NOT NULL,
+	container TEXT NOT NULL,
+	node      TEXT NOT NULL,
+	file      TEXT NOT NULL,
+	id        INTEGER NOT NULL,
+	count     INTEGER NOT NULL,
+	first     INTEGER NOT NULL,
+	last      INTEGER NOT NULL,
+	PRIMARY KEY (bucket, namespace, pod, container, node, file, id)
+) WITHOUT ROWID;
 `
+
+// Hour is the resolution of the rollup that answers the whole hours of a window.
+const Hour = time.Hour
 
 // Options configure an Index.
 type Options struct {
@@ -395,14 +411,21 @@ func (x *Index) write(ctx context.Context, writes []templateWrite, counts map[co
 		ids[w.minerID] = id
 		newIDs[w.minerID] = id
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO patterns_counts(bucket, namespace, pod, container, node, file, id, count, first, last)
+	// Every count goes to its minute and to its hour (the rollup for long windows).
+	const upsert = `(bucket, namespace, pod, container, node, file, id, count, first, last)
 		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(bucket, namespace, pod, container, node, file, id) DO UPDATE SET
-			count = count + excluded.count, first = min(first, excluded.first), last = max(last, excluded.last)`)
+			count = count + excluded.count, first = min(first, excluded.first), last = max(last, excluded.last)`
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO patterns_counts`+upsert)
 	if err != nil {
 		return fmt.Errorf("prepare counts: %w", err)
 	}
 	defer stmt.Close()
+	hourly, err := tx.PrepareContext(ctx, `INSERT INTO patterns_counts_hourly`+upsert)
+	if err != nil {
+		return fmt.Errorf("prepare counts: %w", err)
+	}
+	defer hourly.Close()
 	for k, a := range counts {
 		id, ok := ids[k.id]
 		if !ok {
@@ -411,6 +434,10 @@ func (x *Index) write(ctx context.Context, writes []templateWrite, counts map[co
 		s := k.stream
 		if _, err := stmt.ExecContext(ctx, k.bucket, s.namespace, s.pod, s.container, s.node, s.file, id, a.count, a.first, a.last); err != nil {
 			return fmt.Errorf("write counts: %w", err)
+		}
+		hour := k.bucket / int64(Hour) * int64(Hour)
+		if _, err := hourly.ExecContext(ctx, hour, s.namespace, s.pod, s.container, s.node, s.file, id, a.count, a.first, a.last); err != nil {
+			return fmt.Errorf("write hourly counts: %w", err)
 		}
 	}
 	if err := more(tx, ids); err != nil {
@@ -476,8 +503,10 @@ func (x *Index) cleanup(ctx context.Context) error {
 	}
 	x.lastCleanup = time.Now()
 	cutoff := time.Now().Add(-x.opts.Retention).UnixNano()
-	if _, err := x.db.ExecContext(ctx, `DELETE FROM patterns_counts WHERE bucket < ?`, cutoff); err != nil {
-		return fmt.Errorf("expire pattern counts: %w", err)
+	for _, table := range []string{"patterns_counts", "patterns_counts_hourly"} {
+		if _, err := x.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE bucket < ?`, cutoff); err != nil {
+			return fmt.Errorf("expire pattern counts: %w", err)
+		}
 	}
 	return nil
 }

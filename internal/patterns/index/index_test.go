@@ -320,3 +320,56 @@ func TestFilterSelectsExactlyThePattern(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// TestHourlyRollup: windows of several hours, not aligned to hours, count
+// exactly the lines of their minutes whether read from minutes or hours.
+func TestHourlyRollup(t *testing.T) {
+	st := openState(t, t.TempDir())
+	defer st.Close()
+	ctx := context.Background()
+	x, err := Open(ctx, st.DB(), nil, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().UTC().Truncate(time.Hour).Add(-12 * time.Hour)
+	var times []time.Time
+	var recs []logs.Record
+	for i, l := range loggen.New(loggen.Spark(), 3).Lines(12 * 60 * 3) {
+		ts := t0.Add(time.Duration(i) * 20 * time.Second).Add(time.Duration(i%7) * time.Second)
+		times = append(times, ts)
+		recs = append(recs, record(ts, "ns", "p", "c", l.Text))
+	}
+	x.Observe(recs)
+	x.Drain()
+	if err := x.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inMinutes := func(from, to time.Time) int64 {
+		lo, hi := from.Truncate(Bucket), to.Truncate(Bucket).Add(Bucket)
+		var n int64
+		for _, ts := range times {
+			if !ts.Before(lo) && ts.Before(hi) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, w := range [][2]time.Duration{
+		{17 * time.Minute, 4*time.Hour + 3*time.Minute},
+		{6 * time.Hour, 8 * time.Hour},
+		{6*time.Hour + 59*time.Minute, 9*time.Hour + 59*time.Minute + 30*time.Second},
+		{10 * time.Minute, 50 * time.Minute},
+	} {
+		start, end := t0.Add(w[0]), t0.Add(w[1])
+		res, code, body := get(t, x, url.Values{"start": {start.Format(time.RFC3339Nano)}, "end": {end.Format(time.RFC3339Nano)}})
+		if code != 200 {
+			t.Fatalf("%d %s", code, body)
+		}
+		want := inMinutes(start, end)
+		d := end.Truncate(Bucket).Sub(start.Truncate(Bucket))
+		wantPrev := inMinutes(start.Truncate(Bucket).Add(-d-Bucket), start.Truncate(Bucket).Add(-Bucket))
+		if res.Total != want || res.PreviousTotal != wantPrev {
+			t.Errorf("window %v–%v: total %d previous %d, want %d and %d", w[0], w[1], res.Total, res.PreviousTotal, want, wantPrev)
+		}
+	}
+}

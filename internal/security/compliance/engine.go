@@ -19,6 +19,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
 
 //go:embed policies
@@ -82,6 +84,9 @@ type Engine struct {
 	byID     map[string]*Control
 	byPkg    map[string]*Control
 	query    rego.PreparedEvalQuery
+	// store is empty (controls read only their input); each worker keeps
+	// one read transaction on it instead of opening one per evaluation.
+	store storage.Store
 }
 
 // Load compiles the built-in controls plus every *.rego file under
@@ -186,11 +191,22 @@ func compile(ctx context.Context, modules map[string]string, custom map[string]b
 		e.byID[e.controls[i].ID] = &e.controls[i]
 		e.byPkg[e.controls[i].pkg] = &e.controls[i]
 	}
-	evalMod, err := ast.ParseModuleWithOpts("generated/eval.rego", evalModule(e.controls), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	defined := map[string]bool{} // "pkg.rule" of every rule the modules define
+	for _, m := range parsed {
+		pkg := strings.TrimPrefix(m.Package.Path.String(), "data.vigil.controls.")
+		for _, r := range m.Rules {
+			defined[pkg+"."+r.Head.Name.String()] = true
+			if len(r.Head.Reference) > 0 {
+				defined[pkg+"."+r.Head.Reference[0].String()] = true
+			}
+		}
+	}
+	evalMod, err := ast.ParseModuleWithOpts("generated/eval.rego", evalModule(e.controls, defined), ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
 		return nil, fmt.Errorf("generate the evaluation module: %w", err)
 	}
-	q, err := rego.New(append(opts, rego.ParsedModule(evalMod), rego.Query("data.vigil.eval"))...).PrepareForEval(ctx)
+	e.store = inmem.New()
+	q, err := rego.New(append(opts, rego.ParsedModule(evalMod), rego.Store(e.store), rego.Query("data.vigil.eval"))...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("compile controls: %w", err)
 	}
@@ -214,94 +230,38 @@ func validPkg(p string) bool {
 // deny/unknown/applies referenced statically and guarded by its targets, so
 // the policy engine's rule index picks only the controls for an input
 // instead of walking every package.
-func evalModule(controls []Control) string {
+func evalModule(controls []Control, defined map[string]bool) string {
 	var b strings.Builder
 	b.WriteString("package vigil.eval\n\n")
 	for _, c := range controls {
 		for _, t := range c.Targets {
-			fmt.Fprintf(&b, `findings contains {"pkg": %[1]q, "status": "fail", "msg": d.msg, "path": object.get(d, "path", "")} if {
+			if defined[c.pkg+".deny"] {
+				fmt.Fprintf(&b, `findings contains {"pkg": %[1]q, "status": "fail", "msg": d.msg, "path": object.get(d, "path", "")} if {
 	input.target == %[2]q
 	some d in data.vigil.controls.%[1]s.deny
 }
 
-findings contains {"pkg": %[1]q, "status": "unknown", "msg": d.msg, "path": object.get(d, "path", "")} if {
+`, c.pkg, t)
+			}
+			if defined[c.pkg+".unknown"] {
+				fmt.Fprintf(&b, `findings contains {"pkg": %[1]q, "status": "unknown", "msg": d.msg, "path": object.get(d, "path", "")} if {
 	input.target == %[2]q
 	some d in data.vigil.controls.%[1]s.unknown
 }
 
-skip contains %[1]q if {
+`, c.pkg, t)
+			}
+			if defined[c.pkg+".applies"] {
+				fmt.Fprintf(&b, `skip contains %[1]q if {
 	input.target == %[2]q
 	data.vigil.controls.%[1]s.applies == false
 }
 
 `, c.pkg, t)
+			}
 		}
 	}
 	return b.String()
-}
-
-func controlFromMeta(pkg string, v any) (Control, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return Control{}, fmt.Errorf("vigil.controls.%s: metadata must be an object", pkg)
-	}
-	str := func(k string) string { s, _ := m[k].(string); return s }
-	list := func(k string) ([]string, error) {
-		raw, ok := m[k]
-		if !ok || raw == nil {
-			return nil, nil
-		}
-		arr, ok := raw.([]any)
-		if !ok {
-			return nil, fmt.Errorf("vigil.controls.%s: metadata.%s must be a list of strings", pkg, k)
-		}
-		var out []string
-		for _, x := range arr {
-			s, ok := x.(string)
-			if !ok {
-				return nil, fmt.Errorf("vigil.controls.%s: metadata.%s must be a list of strings", pkg, k)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	c := Control{ID: str("id"), Title: str("title"), Severity: str("severity"), Rationale: str("rationale"),
-		Remediation: str("remediation"), PSS: str("pss"), pkg: pkg}
-	var err error
-	if c.Targets, err = list("targets"); err != nil {
-		return c, err
-	}
-	if c.CIS, err = list("cis"); err != nil {
-		return c, err
-	}
-	if c.CISEKS, err = list("ciseks"); err != nil {
-		return c, err
-	}
-	if c.NSA, err = list("nsa"); err != nil {
-		return c, err
-	}
-	var problems []string
-	if c.ID == "" || c.Title == "" {
-		problems = append(problems, "id and title are required")
-	}
-	if SeverityRank(c.Severity) == 0 {
-		problems = append(problems, fmt.Sprintf("severity %q is not low, medium, high or critical", c.Severity))
-	}
-	if len(c.Targets) == 0 {
-		problems = append(problems, "targets is empty")
-	}
-	for _, t := range c.Targets {
-		if !slices.Contains(knownTargets, t) {
-			problems = append(problems, fmt.Sprintf("unknown target %q (known: %s)", t, strings.Join(knownTargets, ", ")))
-		}
-	}
-	if c.PSS != "" && c.PSS != "baseline" && c.PSS != "restricted" {
-		problems = append(problems, fmt.Sprintf("pss %q is not baseline or restricted", c.PSS))
-	}
-	if len(problems) > 0 {
-		return c, fmt.Errorf("vigil.controls.%s: %s", pkg, strings.Join(problems, "; "))
-	}
-	return c, nil
 }
 
 // Controls lists all controls, sorted by id.
@@ -436,4 +396,68 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+func controlFromMeta(pkg string, v any) (Control, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return Control{}, fmt.Errorf("vigil.controls.%s: metadata must be an object", pkg)
+	}
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	list := func(k string) ([]string, error) {
+		raw, ok := m[k]
+		if !ok || raw == nil {
+			return nil, nil
+		}
+		arr, ok := raw.([]any)
+		if !ok {
+			return nil, fmt.Errorf("vigil.controls.%s: metadata.%s must be a list of strings", pkg, k)
+		}
+		var out []string
+		for _, x := range arr {
+			s, ok := x.(string)
+			if !ok {
+				return nil, fmt.Errorf("vigil.controls.%s: metadata.%s must be a list of strings", pkg, k)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	c := Control{ID: str("id"), Title: str("title"), Severity: str("severity"), Rationale: str("rationale"),
+		Remediation: str("remediation"), PSS: str("pss"), pkg: pkg}
+	var err error
+	if c.Targets, err = list("targets"); err != nil {
+		return c, err
+	}
+	if c.CIS, err = list("cis"); err != nil {
+		return c, err
+	}
+	if c.CISEKS, err = list("ciseks"); err != nil {
+		return c, err
+	}
+	if c.NSA, err = list("nsa"); err != nil {
+		return c, err
+	}
+	var problems []string
+	if c.ID == "" || c.Title == "" {
+		problems = append(problems, "id and title are required")
+	}
+	if SeverityRank(c.Severity) == 0 {
+		problems = append(problems, fmt.Sprintf("severity %q is not low, medium, high or critical", c.Severity))
+	}
+	if len(c.Targets) == 0 {
+		problems = append(problems, "targets is empty")
+	}
+	for _, t := range c.Targets {
+		if !slices.Contains(knownTargets, t) {
+			problems = append(problems, fmt.Sprintf("unknown target %q (known: %s)", t, strings.Join(knownTargets, ", ")))
+		}
+	}
+	if c.PSS != "" && c.PSS != "baseline" && c.PSS != "restricted" {
+		problems = append(problems, fmt.Sprintf("pss %q is not baseline or restricted", c.PSS))
+	}
+	if len(problems) > 0 {
+		return c, fmt.Errorf("vigil.controls.%s: %s", pkg, strings.Join(problems, "; "))
+	}
+	return c, nil
 }

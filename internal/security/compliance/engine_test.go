@@ -294,3 +294,54 @@ func TestNodeControls(t *testing.T) {
 		t.Errorf("good node fails %v", keys(g))
 	}
 }
+
+func TestRBACAndNamespaceControls(t *testing.T) {
+	e := load(t)
+	objs, err := KubeObjects(manifests(t,
+		`{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"ci"},"rules":[{"apiGroups":["*"],"resources":["secrets"],"verbs":["get","list"]}]}`,
+		`{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"edit","labels":{"kubernetes.io/bootstrapping":"rbac-defaults"}},"rules":[{"apiGroups":[""],"resources":["secrets"],"verbs":["*"]}]}`,
+		`{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"one","namespace":"a"},"rules":[{"apiGroups":[""],"resources":["secrets"],"resourceNames":["db"],"verbs":["get"]}]}`,
+		`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"open"}}`,
+		`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"closed","labels":{"pod-security.kubernetes.io/enforce":"restricted"}}}`,
+		`{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"deny","namespace":"closed"},"spec":{"podSelector":{}}}`,
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.Evaluate(context.Background(), objs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := failedControls(r, "ci")
+	if ci["VGL-K8S-103"].Path != "rules[0].apiGroups" || ci["VGL-K8S-104"].Path != "rules[0]" {
+		t.Errorf("ci role: %+v", ci)
+	}
+	for _, name := range []string{"edit", "one", "closed"} {
+		if f := failedControls(r, name); len(f) > 0 {
+			t.Errorf("%s fails %v", name, keys(f))
+		}
+	}
+	open := failedControls(r, "open")
+	if _, ok := open["VGL-K8S-201"]; !ok {
+		t.Error("namespace without network policy passes")
+	}
+	if _, ok := open["VGL-K8S-202"]; !ok {
+		t.Error("namespace without pod security label passes")
+	}
+}
+
+// Terraform controls count only on the blocks they concern.
+func TestTerraformControlsApplyToTheirBlocks(t *testing.T) {
+	e := load(t)
+	bucket, err := NewObject(TargetTerraform, "aws_s3_bucket", "", "logs", map[string]any{"block": "resource", "type": "aws_s3_bucket", "name": "logs", "source": "", "body": map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.Evaluate(context.Background(), []Object{bucket}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Controls) != 0 || len(r.Findings) != 0 {
+		t.Errorf("unrelated block counted: %+v %+v", r.Controls, r.Findings)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 )
 
 // Object is one input to evaluate: a Kubernetes object, a node's settings or
@@ -121,11 +122,17 @@ func (e *Engine) Evaluate(ctx context.Context, objs []Object, opt Options) (*Res
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			txn, err := e.store.NewTransaction(ctx)
+			if err != nil {
+				errs[w] = fmt.Errorf("policy store: %w", err)
+			} else {
+				defer e.store.Abort(ctx, txn)
+			}
 			for i := range next {
 				if errs[w] != nil {
 					continue
 				}
-				raw[i], errs[w] = e.evalOne(ctx, objs[i])
+				raw[i], errs[w] = e.evalOne(ctx, objs[i], txn)
 			}
 		}()
 	}
@@ -245,8 +252,8 @@ func hasTarget(c Control, t string) bool {
 	return false
 }
 
-func (e *Engine) evalOne(ctx context.Context, o Object) ([]rawFinding, error) {
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(o.input))
+func (e *Engine) evalOne(ctx context.Context, o Object, txn storage.Transaction) ([]rawFinding, error) {
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(o.input), rego.EvalTransaction(txn))
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
 	}

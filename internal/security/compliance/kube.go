@@ -124,9 +124,6 @@ func kubeObject(m Manifest, adminSA map[string]string, netpols map[string]int) (
 			ctx["clusterAdminBinding"] = b
 		}
 		in["context"] = ctx
-		if ns == "" {
-			ns = "default"
-		}
 	case kind == "ClusterRoleBinding" || kind == "RoleBinding":
 		target = TargetBinding
 		in["object"] = m.Object

@@ -16,7 +16,8 @@ import (
 )
 
 // Helm renders the chart in dir with its default values (as `helm
-// template` would, offline: no cluster lookups) and decodes the result.
+// template` would, offline: no cluster lookups) and decodes the result. The
+// release namespace is left empty: it is chosen at install time.
 // Evidence points at the template file; lines are those of the rendered
 // output.
 func Helm(dir, display string) ([]compliance.Manifest, error) {
@@ -24,7 +25,7 @@ func Helm(dir, display string) ([]compliance.Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load chart %s: %w", display, err)
 	}
-	vals, err := util.ToRenderValues(ch, map[string]any{}, common.ReleaseOptions{Name: "release", Namespace: "default", IsInstall: true, Revision: 1}, nil)
+	vals, err := util.ToRenderValues(ch, map[string]any{}, common.ReleaseOptions{Name: "release", IsInstall: true, Revision: 1}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s values: %w", display, err)
 	}

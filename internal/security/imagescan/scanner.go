@@ -251,6 +251,9 @@ func (s *Scanner) rematch(ctx context.Context, db *vulndb.DB) error {
 		if err := saveReport(ctx, s.db, d, nil, rep, db.Meta.Updated); err != nil {
 			return err
 		}
+		if rep.Counts["critical"] > old.Counts["critical"] {
+			s.reportCritical(ctx, rep, "after the database update")
+		}
 		s.setProgress(func(p *Progress) { p.Done++ })
 	}
 	return nil
@@ -481,10 +484,17 @@ func (s *Scanner) scanOne(ctx context.Context, digest, ref string) error {
 		return fmt.Errorf("store scan of %s: %w", ref, err)
 	}
 	s.log.Info("image scanned", "image", ref, "packages", len(rep.Packages), "findings", len(rep.Findings), "dur", time.Since(start))
-	if n := rep.Counts["critical"]; n > 0 {
-		s.record(ctx, events.Event{Type: events.Warning, Reason: "VulnerableImage", Kind: "Image", Name: ref,
-			Message: fmt.Sprintf("%s has %d critical and %d high vulnerabilities", ref, n, rep.Counts["high"]),
-			Tags:    map[string]string{"digest": digest}})
+	if rep.Counts["critical"] > 0 {
+		s.reportCritical(ctx, rep, "")
 	}
 	return nil
+}
+
+func (s *Scanner) reportCritical(ctx context.Context, rep *vuln.Report, why string) {
+	msg := fmt.Sprintf("%s has %d critical and %d high vulnerabilities", rep.Target, rep.Counts["critical"], rep.Counts["high"])
+	if why != "" {
+		msg += " " + why
+	}
+	s.record(ctx, events.Event{Type: events.Warning, Reason: "VulnerableImage", Kind: "Image", Name: rep.Target,
+		Message: msg, Tags: map[string]string{"digest": rep.Digest}})
 }

@@ -163,7 +163,7 @@ func SARIF(r *Report) map[string]any {
 			"tool": map[string]any{"driver": map[string]any{
 				"name": "vigil", "version": version.Version, "informationUri": "https://github.com/vigil", "rules": rules,
 			}},
-			"results": results,
+			"results":    results,
 			"properties": map[string]any{"target": r.Target, "digest": r.Digest},
 		}},
 	}

@@ -46,16 +46,16 @@ type Remediation struct {
 	// binary packages (Packages) are upgraded together.
 	Package   string   `json:"package"`
 	Packages  []string `json:"packages,omitempty"`
-	Type      string `json:"type"`
-	Path      string `json:"path"`
-	From      string `json:"from"`
-	To        string `json:"to,omitempty"` // "" when no fix is known for some finding
-	Layer     int    `json:"layer"`
-	BaseLayer bool   `json:"baseLayer,omitempty"`
-	Findings  int    `json:"findings"`
-	Severity  string `json:"severity"` // the highest
-	Command   string `json:"command,omitempty"`
-	Text      string `json:"text"`
+	Type      string   `json:"type"`
+	Path      string   `json:"path"`
+	From      string   `json:"from"`
+	To        string   `json:"to,omitempty"` // "" when no fix is known for some finding
+	Layer     int      `json:"layer"`
+	BaseLayer bool     `json:"baseLayer,omitempty"`
+	Findings  int      `json:"findings"`
+	Severity  string   `json:"severity"` // the highest
+	Command   string   `json:"command,omitempty"`
+	Text      string   `json:"text"`
 }
 
 // DBInfo is what the report says about the data it was matched against.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
@@ -36,6 +37,61 @@ type Embedded struct {
 	s      *logstorage.Storage
 	tenant logstorage.TenantID
 	log    *slog.Logger
+
+	subsMu sync.RWMutex
+	subs   map[*subscription]struct{}
+}
+
+type subscription struct {
+	f    *logstorage.Filter
+	ch   chan []Field
+	lost atomic.Int64
+}
+
+// Subscribe implements Subscriber: rows are matched in Write, before they
+// reach the engine, so a live tail sees them at once.
+func (e *Embedded) Subscribe(filter string, buffer int) (<-chan []Field, func() int64, func(), error) {
+	f, err := logstorage.ParseFilter(filter)
+	if err != nil {
+		return nil, nil, nil, BadQueryError{fmt.Errorf("parse LogsQL filter %q: %w", filter, err)}
+	}
+	sub := &subscription{f: f, ch: make(chan []Field, max(buffer, 1))}
+	e.subsMu.Lock()
+	if e.subs == nil {
+		e.subs = map[*subscription]struct{}{}
+	}
+	e.subs[sub] = struct{}{}
+	e.subsMu.Unlock()
+	stop := func() {
+		e.subsMu.Lock()
+		delete(e.subs, sub)
+		e.subsMu.Unlock()
+	}
+	return sub.ch, sub.lost.Load, stop, nil
+}
+
+// publish hands a written row to the subscriptions it matches.
+func (e *Embedded) publish(t time.Time, fields []logstorage.Field) {
+	e.subsMu.RLock()
+	defer e.subsMu.RUnlock()
+	var row []Field
+	for sub := range e.subs {
+		if !sub.f.MatchRow(fields) {
+			continue
+		}
+		if row == nil {
+			row = make([]Field, 0, len(fields)+1)
+			row = append(row, Field{Name: "_time", Value: t.UTC().Format(time.RFC3339Nano)})
+			for _, f := range fields {
+				row = append(row, Field{Name: f.Name, Value: f.Value})
+			}
+		}
+		select {
+		case sub.ch <- row:
+		default:
+			sub.lost.Add(1)
+		}
+	}
 }
 
 var initEngineOnce sync.Once
@@ -119,6 +175,9 @@ func (e *Embedded) Write(ctx context.Context, records []Record) (err error) {
 	if e.s.IsReadOnly() {
 		return ErrDiskFull
 	}
+	e.subsMu.RLock()
+	live := len(e.subs) > 0
+	e.subsMu.RUnlock()
 	lr := logstorage.GetLogRows(nil, nil, nil, nil, "")
 	defer logstorage.PutLogRows(lr)
 	fields := make([]logstorage.Field, 0, 16)
@@ -157,6 +216,9 @@ func (e *Embedded) Write(ctx context.Context, records []Record) (err error) {
 			fields = append(fields, logstorage.Field{Name: f.Name, Value: f.Value})
 		}
 		lr.MustAdd(e.tenant, r.Time.UnixNano(), fields, nStream)
+		if live {
+			e.publish(r.Time, fields)
+		}
 	}
 	e.s.MustAddRows(lr)
 	return nil
@@ -185,7 +247,61 @@ func (e *Embedded) qctx(ctx context.Context, q *logstorage.Query) *logstorage.Qu
 }
 
 // Query runs a LogsQL query and calls fn per row (newest first when limit > 0).
-func (e *Embedded) Query(ctx context.Context, query string, r Range, limit int, fn func(row []Field) error) (err error) {
+func (e *Embedded) Query(ctx context.Context, query string, r Range, limit int, fn func(row []Field) error) error {
+	if limit > 0 {
+		q, err := e.parse(query, Range{})
+		if err != nil {
+			return err
+		}
+		// Only plain filters: a pipe (stats, sort, …) needs every row at once.
+		if !strings.Contains(q.String(), "|") {
+			return e.queryNewestFirst(ctx, query, r, limit, fn)
+		}
+	}
+	return e.queryOnce(ctx, query, r, limit, fn)
+}
+
+// queryNewestFirst answers "the newest limit rows" by searching time windows
+// backwards from the end of the range, each eight times longer than the one
+// before, and stops as soon as limit rows are found. A word that is common
+// is then found in the last minutes instead of by scanning every day stored.
+func (e *Embedded) queryNewestFirst(ctx context.Context, query string, r Range, limit int, fn func(row []Field) error) error {
+	now := r.End
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var rows [][]Field
+	collect := func(row []Field) error {
+		rows = append(rows, row)
+		return nil
+	}
+	hi := r.End // zero: unbounded, which keeps rows stamped in the near future
+	for w := time.Minute; ; w *= 8 {
+		lo := now.Add(-w)
+		last := false
+		switch {
+		case !r.Start.IsZero() && !lo.After(r.Start):
+			lo, last = r.Start, true
+		case r.Start.IsZero() && w > 50*365*24*time.Hour:
+			lo, last = time.Time{}, true
+		}
+		if err := e.queryOnce(ctx, query, Range{Start: lo, End: hi}, limit-len(rows), collect); err != nil {
+			return err
+		}
+		if len(rows) >= limit || last {
+			break
+		}
+		hi = lo.Add(-time.Nanosecond)
+	}
+	for _, row := range rows[:min(limit, len(rows))] {
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Embedded) queryOnce(ctx context.Context, query string, r Range, limit int, fn func(row []Field) error) (err error) {
 	q, err := e.parse(query, r)
 	if err != nil {
 		return err

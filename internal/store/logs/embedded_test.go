@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -172,5 +173,110 @@ func TestQueryWithoutLimitStreamsAndStopsOnConsumerError(t *testing.T) {
 	})
 	if err != stop || n != 3 {
 		t.Errorf("after consumer error: err %v, %d rows delivered", err, n)
+	}
+}
+
+// The windowed newest-first search returns exactly what one full sort would.
+func TestQueryNewestFirstMatchesFullSort(t *testing.T) {
+	e, err := OpenEmbedded(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	now := time.Now()
+	var recs []Record
+	// Rows from 20 days ago to a few minutes ahead, denser recently.
+	for i := 0; i < 3000; i++ {
+		age := time.Duration(i*i) * 200 * time.Millisecond
+		msg := "ok"
+		if i%7 == 0 {
+			msg = "error boom"
+		}
+		recs = append(recs, Record{Time: now.Add(2*time.Minute - age), Fields: []Field{
+			{Name: "namespace", Value: "n"}, {Name: "pod", Value: "p"}, {Name: "container", Value: "c"},
+			{Name: "_msg", Value: fmt.Sprintf("%s %d", msg, i)}}})
+	}
+	if err := e.Write(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	e.Flush()
+	for _, tc := range []struct {
+		q     string
+		r     Range
+		limit int
+	}{
+		{"error", Range{}, 10},
+		{"error", Range{}, 400},
+		{"error", Range{}, 100000},
+		{"*", Range{Start: now.Add(-48 * time.Hour), End: now}, 50},
+		{"boom", Range{End: now.Add(-time.Hour)}, 5},
+	} {
+		var got, want []string
+		if err := e.Query(context.Background(), tc.q, tc.r, tc.limit, func(row []Field) error {
+			got = append(got, rowMsg(row))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.queryOnce(context.Background(), tc.q, tc.r, tc.limit, func(row []Field) error {
+			want = append(want, rowMsg(row))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%q %+v limit %d: windowed %d rows, full sort %d rows\n%v\n%v", tc.q, tc.r, tc.limit, len(got), len(want), got[:min(5, len(got))], want[:min(5, len(want))])
+		}
+	}
+}
+
+func rowMsg(row []Field) string {
+	for _, f := range row {
+		if f.Name == "_msg" {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+func TestSubscribeSeesMatchingRowsAsWritten(t *testing.T) {
+	e, err := OpenEmbedded(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, _, _, err := e.Subscribe("level:=error | stats count()", 1); err == nil {
+		t.Error("a query with pipes was accepted as a filter")
+	}
+	rows, lost, stop, err := e.Subscribe(`namespace:="shop" level:=error`, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := func(ns, level, msg string) Record {
+		return Record{Time: time.Now(), Fields: []Field{{Name: "namespace", Value: ns}, {Name: "pod", Value: "p"},
+			{Name: "container", Value: "c"}, {Name: "level", Value: level}, {Name: "_msg", Value: msg}}}
+	}
+	if err := e.Write(context.Background(), []Record{rec("shop", "error", "a"), rec("shop", "info", "b"), rec("other", "error", "c"),
+		rec("shop", "error", "d"), rec("shop", "error", "e")}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(rows) > 0 {
+		row := <-rows
+		got = append(got, rowMsg(row))
+		if row[0].Name != "_time" {
+			t.Errorf("row without _time first: %v", row)
+		}
+	}
+	// The buffer holds two rows; the third matching one is counted as lost.
+	if strings.Join(got, ",") != "a,d" || lost() != 1 {
+		t.Errorf("got %v, lost %d", got, lost())
+	}
+	stop()
+	if err := e.Write(context.Background(), []Record{rec("shop", "error", "f")}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 0 {
+		t.Error("rows after stop")
 	}
 }

@@ -75,6 +75,14 @@ type Store interface {
 	Close() error
 }
 
+// Subscriber is a Store that streams rows as they are written (live tail).
+type Subscriber interface {
+	// Subscribe delivers each row written from now on that matches filter
+	// (LogsQL without pipes). A consumer slower than the writers loses rows
+	// rather than slowing them and lost counts them; stop ends the subscription.
+	Subscribe(filter string, buffer int) (rows <-chan []Field, lost func() int64, stop func(), err error)
+}
+
 // ErrDiskFull is returned by Write while free disk is below the configured minimum.
 var ErrDiskFull = errors.New("log storage is read-only: free disk space is below the configured minimum")
 

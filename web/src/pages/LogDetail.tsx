@@ -65,7 +65,7 @@ function MarkedChart(props: { id: string; title: string; exprs: { expr: string; 
             scales: { x: { time: true, range: [start, end] } },
             axes: [
               { size: 22, space: 70, values: (u, splits, _ax, _space, incr) => timeTicks(splits, incr, (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0)), stroke: '#66707d', grid: { stroke: '#eef0f3' } },
-              { size: 56, stroke: '#66707d', values: (_u, s) => s.map((v) => props.fmt(v)), grid: { stroke: '#eef0f3' } },
+              { size: 70, stroke: '#66707d', values: (_u, s) => s.map((v) => props.fmt(v)), grid: { stroke: '#eef0f3' } },
             ],
             series: [{}, ...labels.map((l, i) => ({ label: l, stroke: COLORS[i % COLORS.length], width: 1.5, value: (_u: uPlot, v: number | null) => (v == null ? '—' : props.fmt(v)) }))],
             hooks: {

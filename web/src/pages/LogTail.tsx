@@ -18,7 +18,7 @@ interface TailRow {
 
 /**
  * Live tail: new lines matching the query, streamed by Server-Sent Events.
- * Lines are buffered and rendered at most once per animation frame, and only
+ * Lines are buffered and rendered at most five times a second, and only
  * the newest TAIL_MAX_ROWS stay in the DOM, so thousands of lines a second
  * do not freeze the page. Paused, lines keep counting but are not shown.
  */
@@ -29,6 +29,7 @@ export function LogTailPage(props: { query: URLSearchParams }) {
   const [paused, setPaused] = useState(false);
   const [rate, setRate] = useState(0);
   const [total, setTotal] = useState(0);
+  const [lost, setLost] = useState(0);
   const [status, setStatus] = useState<'connecting' | 'live' | 'error'>('connecting');
   const buf = useRef<TailRow[]>([]);
   const seq = useRef(0);
@@ -43,6 +44,7 @@ export function LogTailPage(props: { query: URLSearchParams }) {
 
   useEffect(() => {
     setRows([]);
+    setLost(0);
     buf.current = [];
     counter.current = { n: 0, total: 0 };
     setStatus('connecting');
@@ -59,6 +61,8 @@ export function LogTailPage(props: { query: URLSearchParams }) {
       });
     };
     es.onopen = () => setStatus('live');
+    // The server skips lines when this page falls behind; say how many.
+    es.addEventListener('lost', (ev) => setLost(Number((ev as MessageEvent).data) || 0));
     es.onerror = () => setStatus(es.readyState === EventSource.CLOSED ? 'error' : 'connecting');
     es.onmessage = (ev) => {
       let r: LogRecord;
@@ -72,7 +76,9 @@ export function LogTailPage(props: { query: URLSearchParams }) {
       if (pausedRef.current) return;
       buf.current.push({ k: seq.current++, r });
       if (buf.current.length > TAIL_MAX_ROWS) buf.current.splice(0, buf.current.length - TAIL_MAX_ROWS);
-      if (!frame) frame = requestAnimationFrame(flush);
+      // At most a few renders a second, each in an animation frame: the page
+      // stays responsive however fast lines arrive.
+      if (!frame) frame = window.setTimeout(() => requestAnimationFrame(flush), 200);
     };
     const tick = window.setInterval(() => {
       setRate(counter.current.n);
@@ -81,7 +87,7 @@ export function LogTailPage(props: { query: URLSearchParams }) {
     }, 1000);
     return () => {
       es.close();
-      if (frame) cancelAnimationFrame(frame);
+      if (frame) window.clearTimeout(frame);
       window.clearInterval(tick);
     };
   }, [query]);
@@ -130,10 +136,17 @@ export function LogTailPage(props: { query: URLSearchParams }) {
       <div class="tail-status" id="tail-status">
         <span class={`tail-dot tail-${paused ? 'paused' : status}`} />
         <span id="tail-state">{paused ? 'paused' : status}</span>
-        <span id="tail-rate">{rate.toLocaleString()} lines/s</span>
+        <span id="tail-rate" data-rate={rate}>
+          {rate.toLocaleString()} lines/s
+        </span>
         <span class="muted" id="tail-total">
           {total.toLocaleString()} received · {rows.length.toLocaleString()} shown (newest {TAIL_MAX_ROWS.toLocaleString()})
         </span>
+        {lost > 0 && (
+          <span class="muted" id="tail-lost">
+            {lost.toLocaleString()} skipped (arriving faster than shown)
+          </span>
+        )}
       </div>
       <div
         class="panel logs-panel tail-panel"

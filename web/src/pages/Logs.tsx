@@ -503,7 +503,7 @@ function Facets(props: { query: string; win: LogsWindow; onPick: (field: string,
           {names.slice(0, 60).map((n) => (
             <div key={n.value} class="facet-field">
               <button type="button" class="facet-field-name" data-field={n.value} onClick={() => expand(n.value)}>
-                {expanded.has(n.value) ? '▾' : '▸'} {n.value} <span class="facet-count">{fmtCount(n.hits ?? 0)}</span>
+                {expanded.has(n.value) ? '▾' : '▸'} {n.value}
               </button>
               {expanded.has(n.value) && group(n.value)}
             </div>

@@ -175,3 +175,9 @@ export function when(iso?: string): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
+
+/** The definition part of a monitor's status (what PUT and preview accept). */
+export function definition(s: MonitorStatus): Monitor {
+  const { state: _s, severity: _v, last_change: _c, last_eval: _e, eval_ms: _m, error: _r, series: _x, ...def } = s;
+  return def;
+}

@@ -90,7 +90,7 @@ export function MonitorChart(props: { preview: Preview | null; incidents?: Incid
             ctx.fillStyle = 'rgba(220, 38, 38, 0.10)';
             for (const i of inc) {
               const a = Date.parse(i.started) / 1000;
-              const b = i.ended ? Date.parse(i.ended) / 1000 : (u.scales.x.max ?? a);
+              const b = i.ended ? Date.parse(i.ended) / 1000 : Math.min(Date.now() / 1000, u.scales.x.max ?? a);
               const x0 = u.valToPos(Math.max(a, u.scales.x.min ?? a), 'x', true);
               const x1 = u.valToPos(Math.min(b, u.scales.x.max ?? b), 'x', true);
               if (x1 > x0) ctx.fillRect(x0, u.bbox.top, Math.max(2, x1 - x0), u.bbox.height);

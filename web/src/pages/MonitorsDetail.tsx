@@ -5,6 +5,7 @@ import { fmtNum } from '../format';
 import { navigate } from '../router';
 import {
   ago,
+  definition,
   deleteMonitor,
   evaluateMonitor,
   getMonitor,
@@ -39,9 +40,12 @@ export function MonitorDetailPage(props: { id: string }) {
         setNotes(ns);
         setError('');
         if (mm.kind !== 'log' && mm.kind !== 'event') {
-          previewMonitor(mm, mm.kind === 'threshold' ? '6h' : '3d')
+          previewMonitor(definition(mm), mm.kind === 'threshold' ? '6h' : '3d')
             .then(setPreview)
-            .catch(() => setPreview({ series: [], thresholds: [], start: '', end: '', step: 0 }));
+            .catch((e) => {
+              setPreview({ series: [], thresholds: [], start: '', end: '', step: 0 });
+              setError(errText(e));
+            });
         }
       })
       .catch((e) => setError(errText(e)));
@@ -135,7 +139,7 @@ export function MonitorDetailPage(props: { id: string }) {
                 </td>
                 <td class="mono small">{labelText(s.labels) || '—'}</td>
                 <td>{fmtNum(s.value)}</td>
-                <td class="small">{s.message}</td>
+                <td class="small mon-msg">{s.message}</td>
                 <td>{ago(s.since)}</td>
               </tr>
             ))}
@@ -226,7 +230,7 @@ export function IncidentTable(props: { incidents: Incident[]; id: string; showMo
             <td>{when(i.started)}</td>
             <td>{i.ended ? when(i.ended) : '—'}</td>
             <td>{fmtNum(i.peak)}</td>
-            <td class="small">{i.message}</td>
+            <td class="small mon-msg">{i.message}</td>
           </tr>
         ))}
         {props.incidents.length === 0 && (

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { errText } from '../api';
 import { ErrorBox, Link, PageHeader } from '../components/ui';
 import { navigate } from '../router';
-import { createMonitor, getMonitor, previewMonitor, replaceMonitor, type Monitor, type Preview } from './MonitorsApi';
+import { createMonitor, definition, getMonitor, previewMonitor, replaceMonitor, type Monitor, type Preview } from './MonitorsApi';
 import { MonitorChart } from './MonitorsChart';
 
 const BLANK: Monitor = { id: '', name: '', kind: 'threshold', query: '', op: 'above', interval: '1m', notify: {} };
@@ -26,10 +26,7 @@ export function MonitorEditPage(props: { id?: string }) {
   useEffect(() => {
     if (!props.id) return;
     getMonitor(props.id)
-      .then((s) => {
-        const { state: _s, severity: _v, last_change: _c, last_eval: _e, eval_ms: _m, error: _r, series: _x, ...def } = s;
-        setM(def);
-      })
+      .then((s) => setM(definition(s)))
       .catch((e) => setError(errText(e)));
   }, [props.id]);
 

@@ -202,7 +202,9 @@ const VulnDBModule = "golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018"
 // cache lacks it (it changes no go.mod).
 func GoVulnDBDir(ctx context.Context) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", VulnDBModule)
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	// Outside any module, so no go.mod or go.sum is touched.
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
 	out, err := cmd.Output()
 	var info struct{ Dir, Error string }
 	if jerr := json.Unmarshal(out, &info); jerr != nil || info.Dir == "" {
