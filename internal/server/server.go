@@ -118,10 +118,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 	if err := cfg.Kubelet.validate(); err != nil {
 		return nil, err
 	}
-	s = &Server{cfg: cfg, log: log}
+	srv := &Server{cfg: cfg, log: log}
+	s = srv
 	defer func() {
 		if err != nil {
-			s.closeStores()
+			srv.closeStores() // s is nil here: every error path returns nil, err
 		}
 	}()
 	if s.State, err = state.Open(ctx, cfg.DataDir); err != nil {
@@ -145,18 +146,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 			return nil, err
 		}
 	}
-	if s.Metrics, err = metrics.OpenEmbedded(metrics.Options{
+	// Stores go into the interface fields only when open: a typed nil would
+	// make closeStores call Close on nothing.
+	ms, err := metrics.OpenEmbedded(metrics.Options{
 		Dir: filepath.Join(cfg.DataDir, "metrics"), Retention: cfg.MetricsRetention, MaxBytes: cfg.MetricsMaxBytes,
 		QueryTimeout: cfg.QueryTimeout, MaxSamples: cfg.QueryMaxSamples, Logger: log,
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	if s.Logs, err = logs.OpenEmbedded(logs.Options{
+	s.Metrics = ms
+	ls, err := logs.OpenEmbedded(logs.Options{
 		Dir: filepath.Join(cfg.DataDir, "logs"), Retention: cfg.LogsRetention,
 		MaxDiskBytes: cfg.LogsMaxDiskBytes, MinFreeDiskBytes: cfg.LogsMinFreeDisk, MemoryAllowedBytes: cfg.LogsMemoryBytes, Logger: log,
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
+	s.Logs = ls
 	evStore, err := logs.OpenEmbedded(logs.Options{
 		Dir: filepath.Join(cfg.DataDir, "events"), Retention: cfg.EventsRetention,
 		MinFreeDiskBytes: cfg.LogsMinFreeDisk, MemoryAllowedBytes: cfg.LogsMemoryBytes, Logger: log,

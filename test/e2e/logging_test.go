@@ -556,6 +556,12 @@ func TestLoggingPipeline(t *testing.T) {
 		b.waitCount("#detail-context .ctx-line", 20*time.Second, func(n int) bool { return n >= 2 })
 		b.shot("logs-detail.png")
 
+		// Volume: the biggest talkers and disk use.
+		b.open("/logs/volume?range=1h", "#volume-talkers")
+		b.waitText("#volume-talkers tbody", 20*time.Second, func(s string) bool { return strings.Contains(s, "store / "+checkout.name) })
+		b.waitText("#volume-namespaces tbody", 20*time.Second, func(s string) bool { return strings.Contains(s, "noisy") && !strings.Contains(s, "ignored") })
+		b.shot("logs-volume.png")
+
 		// Live tail in the browser at 5,000 lines/s: it keeps up, stays responsive and caps its rows.
 		b.open("/logs/tail?query="+url.QueryEscape(store+` "burst"`), "#tail-rows")
 		b.waitText("#tail-state", 10*time.Second, func(s string) bool { return s == "live" })

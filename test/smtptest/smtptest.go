@@ -84,7 +84,8 @@ func StartWithOptions(t testing.TB, o Options) *Server {
 	srv.MaxMessageBytes = 32 << 20
 	srv.ReadTimeout = 30 * time.Second
 	srv.WriteTimeout = 30 * time.Second
-	srv.ErrorLog = testLogger{t}
+	logger := testLogger{t: t, mu: new(sync.Mutex), closed: new(bool)}
+	srv.ErrorLog = logger
 	if o.TLS != "" {
 		cert := o.Certificate
 		if cert == nil {
@@ -110,7 +111,12 @@ func StartWithOptions(t testing.TB, o Options) *Server {
 	addr := ln.Addr().(*net.TCPAddr)
 	s.Host, s.Port = addr.IP.String(), addr.Port
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() {
+		logger.mu.Lock()
+		*logger.closed = true
+		logger.mu.Unlock()
+		_ = srv.Close()
+	})
 	return s
 }
 
@@ -304,7 +310,26 @@ func (n newlineStripper) Read(p []byte) (int, error) {
 	return j, err
 }
 
-type testLogger struct{ t testing.TB }
+// testLogger logs to the test until it ends; connection handlers may still
+// report (e.g. a reset) after the test's last line, when logging would panic.
+type testLogger struct {
+	t      testing.TB
+	mu     *sync.Mutex
+	closed *bool
+}
 
-func (l testLogger) Printf(f string, v ...any) { l.t.Logf("smtptest: "+f, v...) }
-func (l testLogger) Println(v ...any)          { l.t.Log(append([]any{"smtptest:"}, v...)...) }
+func (l testLogger) Printf(f string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !*l.closed {
+		l.t.Logf("smtptest: "+f, v...)
+	}
+}
+
+func (l testLogger) Println(v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !*l.closed {
+		l.t.Log(append([]any{"smtptest:"}, v...)...)
+	}
+}

@@ -490,3 +490,5 @@ export async function logsQueryRaw(query: string, start: number, end: number, li
   const res = await request('/select/logsql/query', { params: { query, limit, start, end }, signal });
   return parseJSONLines<LogRecord>(await res.text());
 }
+
+export const getLogStorage = (signal?: AbortSignal) => getJSON<{ bytes: number; files: number }>('/api/logs/storage', undefined, signal);

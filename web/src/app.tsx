@@ -11,6 +11,7 @@ import { LogsPage } from './pages/Logs';
 import { LogAuditPage } from './pages/LogAudit';
 import { LogDetailPage } from './pages/LogDetail';
 import { LogTailPage } from './pages/LogTail';
+import { LogVolumePage } from './pages/LogVolumePage';
 import { PatternsPage } from './pages/Patterns';
 import { SettingsPage } from './pages/Settings';
 import { AutomationPage } from './pages/Automation';
@@ -172,6 +173,7 @@ function Route(props: { path: string; query: URLSearchParams; session: Session }
   if (p === '/logs/tail') return <LogTailPage query={props.query} />;
   if (p === '/logs/detail') return <LogDetailPage query={props.query} />;
   if (p === '/logs/audit') return <LogAuditPage query={props.query} />;
+  if (p === '/logs/volume') return <LogVolumePage query={props.query} />;
   if (p === '/cluster' || p === '/cluster/map') return <ClusterMapPage query={props.query} />;
   if (p === '/cluster/resources') return <ResourcesPage query={props.query} />;
   if (p === '/cluster/containers') return <ContainersPage query={props.query} />;

@@ -262,7 +262,7 @@ func (e *Embedded) Query(ctx context.Context, query string, r Range, limit int, 
 }
 
 // queryNewestFirst answers "the newest limit rows" by searching time windows
-// backwards from the end of the range, each eight times longer than the one
+// backwards from the end of the range, each twice as long as the one
 // before, and stops as soon as limit rows are found. A word that is common
 // is then found in the last minutes instead of by scanning every day stored.
 func (e *Embedded) queryNewestFirst(ctx context.Context, query string, r Range, limit int, fn func(row []Field) error) error {
@@ -276,7 +276,7 @@ func (e *Embedded) queryNewestFirst(ctx context.Context, query string, r Range, 
 		return nil
 	}
 	hi := r.End // zero: unbounded, which keeps rows stamped in the near future
-	for w := time.Minute; ; w *= 8 {
+	for w := time.Minute; ; w *= 2 {
 		lo := now.Add(-w)
 		last := false
 		switch {

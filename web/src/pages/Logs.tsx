@@ -204,6 +204,9 @@ export function LogsPage(props: { query: URLSearchParams }) {
         <Link href="/logs/audit" class="btn" id="logs-audit-link">
           Audit
         </Link>
+        <Link href="/logs/volume" class="btn" id="logs-volume-link">
+          Volume
+        </Link>
         <RangePicker value={zoomed ? '' : rangeKey} onChange={(k) => go(text, k)} id="logs-range" />
       </PageHeader>
       <QueryBox
