@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -56,7 +57,16 @@ func main() {
 		}
 	}
 	defer cleanup()
-	go func() { <-ctx.Done(); cleanup(); os.Exit(1) }()
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-ctx.Done(): // interrupted
+			cleanup()
+			os.Exit(1)
+		case <-finished:
+		}
+	}()
 
 	t0 := time.Now()
 	c, err = cluster.Start(ctx, cluster.Options{Dir: filepath.Join(dir, "cluster")})
@@ -161,12 +171,16 @@ func main() {
 		bytes         int
 	}
 	var lats []lat
-	for _, page := range []string{"/api/cluster/overview", "/api/cluster/map", "/api/cluster/resources", "/api/cluster/containers", "/api/events?range=1h&limit=300"} {
+	for _, page := range []string{"/api/cluster/overview", "/api/cluster/map", "/api/cluster/resources", "/api/cluster/containers", "/api/events"} {
+		var params url.Values
+		if page == "/api/events" {
+			params = url.Values{"range": {"1h"}, "limit": {"300"}}
+		}
 		var ds []time.Duration
 		size := 0
 		for range *requests {
 			s := time.Now()
-			b, err := srv.Get(ctx, page, nil)
+			b, err := srv.Get(ctx, page, params)
 			if err != nil {
 				fatal(err)
 			}

@@ -139,7 +139,7 @@ export function LogTailPage(props: { query: URLSearchParams }) {
         <span id="tail-rate" data-rate={rate}>
           {rate.toLocaleString()} lines/s
         </span>
-        <span class="muted" id="tail-total">
+        <span class="muted" id="tail-total" data-total={total}>
           {total.toLocaleString()} received · {rows.length.toLocaleString()} shown (newest {TAIL_MAX_ROWS.toLocaleString()})
         </span>
         {lost > 0 && (
