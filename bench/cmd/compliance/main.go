@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 
 	"vigil/internal/security/compliance"
 	"vigil/internal/security/iac"
@@ -25,8 +27,21 @@ import (
 func main() {
 	pods := flag.Int("pods", 3000, "pods to evaluate")
 	runs := flag.Int("runs", 5, "repetitions (the best and median are shown)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench compliance:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*pods, *runs); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench compliance:", err)
 		os.Exit(1)
 	}
@@ -42,6 +57,10 @@ func run(n, runs int) error {
 	fmt.Printf("controls: %d, compiled in %s; GOMAXPROCS %d\n\n", len(eng.Controls()), time.Since(t0).Round(time.Millisecond), runtime.GOMAXPROCS(0))
 
 	list := makePods(n)
+	objs := make([]kruntime.Object, len(list))
+	for i := range list {
+		objs[i] = &list[i]
+	}
 	type row struct {
 		name                  string
 		convert, eval, cpu    time.Duration
@@ -56,20 +75,16 @@ func run(n, runs int) error {
 			runtime.ReadMemStats(&ms0)
 			cpu0 := cpuTime()
 			start := time.Now()
-			ms := make([]compliance.Manifest, 0, len(list))
-			for j := range list {
-				m, err := compliance.ManifestOf(&list[j], "Pod")
-				if err != nil {
-					return row{}, err
-				}
-				ms = append(ms, m)
+			ms, err := compliance.ManifestsOf(objs, "Pod")
+			if err != nil {
+				return row{}, err
 			}
-			objs, err := compliance.KubeObjects(ms)
+			in, err := compliance.KubeObjects(ms)
 			if err != nil {
 				return row{}, err
 			}
 			conv := time.Since(start)
-			res, err := eng.Evaluate(ctx, objs, compliance.Options{Workers: workers})
+			res, err := eng.Evaluate(ctx, in, compliance.Options{Workers: workers})
 			if err != nil {
 				return row{}, err
 			}

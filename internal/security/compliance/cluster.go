@@ -3,6 +3,7 @@ package compliance
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -22,6 +23,42 @@ func ManifestOf(obj runtime.Object, kind string) (Manifest, error) {
 		delete(meta, "managedFields") // large and never checked
 	}
 	return Manifest{Object: m}, nil
+}
+
+// ManifestsOf converts many objects of one kind on every core, leaving out
+// those owned by a workload (a Deployment's ReplicaSets and pods), which
+// KubeObjects would skip anyway: their owner is evaluated instead.
+func ManifestsOf(objs []runtime.Object, kind string) ([]Manifest, error) {
+	out := make([]Manifest, len(objs))
+	skip := make([]bool, len(objs))
+	err := parallel(len(objs), func(i int) error {
+		if mo, ok := objs[i].(metav1.Object); ok && ownedByWorkloadRefs(mo.GetOwnerReferences()) {
+			skip[i] = true
+			return nil
+		}
+		var err error
+		out[i], err = ManifestOf(objs[i], kind)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for i := range out {
+		if !skip[i] {
+			kept = append(kept, out[i])
+		}
+	}
+	return kept, nil
+}
+
+func ownedByWorkloadRefs(refs []metav1.OwnerReference) bool {
+	for _, r := range refs {
+		if r.Controller != nil && *r.Controller && IsWorkloadKind(r.Kind) {
+			return true
+		}
+	}
+	return false
 }
 
 // listFunc lists one kind; namespace "" means all namespaces.
@@ -154,18 +191,17 @@ func ListCluster(ctx context.Context, cs kubernetes.Interface, namespace string)
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", k.kind, err)
 		}
-		for _, o := range objs {
-			if !k.namespaced && k.kind == "Namespace" && namespace != "" {
-				if mo, ok := o.(metav1.Object); ok && mo.GetName() != namespace {
-					continue
-				}
-			}
-			m, err := ManifestOf(o, k.kind)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
+		if !k.namespaced && k.kind == "Namespace" && namespace != "" {
+			objs = slices.DeleteFunc(objs, func(o runtime.Object) bool {
+				mo, ok := o.(metav1.Object)
+				return ok && mo.GetName() != namespace
+			})
 		}
+		ms, err := ManifestsOf(objs, k.kind)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
 	}
 	return out, nil
 }
@@ -220,17 +256,17 @@ func (in *Informers) Synced() bool {
 func (in *Informers) Manifests() ([]Manifest, error) {
 	var out []Manifest
 	for _, l := range in.listers {
+		var objs []runtime.Object
 		for _, o := range l.inf.GetStore().List() {
-			ro, ok := o.(runtime.Object)
-			if !ok {
-				continue
+			if ro, ok := o.(runtime.Object); ok {
+				objs = append(objs, ro)
 			}
-			m, err := ManifestOf(ro, l.kind)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
 		}
+		ms, err := ManifestsOf(objs, l.kind)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
 	}
 	return out, nil
 }

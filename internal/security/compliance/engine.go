@@ -83,7 +83,8 @@ type Engine struct {
 	controls []Control
 	byID     map[string]*Control
 	byPkg    map[string]*Control
-	query    rego.PreparedEvalQuery
+	compiler *ast.Compiler
+	query    ast.Body
 	// store is empty (controls read only their input); each worker keeps
 	// one read transaction on it instead of opening one per evaluation.
 	store storage.Store
@@ -205,12 +206,23 @@ func compile(ctx context.Context, modules map[string]string, custom map[string]b
 	if err != nil {
 		return nil, fmt.Errorf("generate the evaluation module: %w", err)
 	}
-	e.store = inmem.New()
-	q, err := rego.New(append(opts, rego.ParsedModule(evalMod), rego.Store(e.store), rego.Query("data.vigil.eval"))...).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("compile controls: %w", err)
+	// Evaluation goes straight to the policy engine's evaluator with a
+	// compiled query: the rego package's per-call set-up and its conversion
+	// of every result to Go values cost more than the controls themselves.
+	all := map[string]*ast.Module{"generated/eval.rego": evalMod}
+	for name, m := range parsed {
+		all[name] = m
 	}
-	e.query = q
+	e.compiler = ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	if e.compiler.Compile(all); e.compiler.Failed() {
+		return nil, fmt.Errorf("compile controls: %w", e.compiler.Errors)
+	}
+	body, err := e.compiler.QueryCompiler().Compile(ast.MustParseBody("x = data.vigil.eval"))
+	if err != nil {
+		return nil, fmt.Errorf("compile the evaluation query: %w", err)
+	}
+	e.query = body
+	e.store = inmem.New()
 	return e, nil
 }
 
@@ -236,7 +248,7 @@ func evalModule(controls []Control, defined map[string]bool) string {
 	for _, c := range controls {
 		for _, t := range c.Targets {
 			if defined[c.pkg+".deny"] {
-				fmt.Fprintf(&b, `findings contains {"pkg": %[1]q, "status": "fail", "msg": d.msg, "path": object.get(d, "path", "")} if {
+				fmt.Fprintf(&b, `findings contains [%[1]q, "fail", d] if {
 	input.target == %[2]q
 	some d in data.vigil.controls.%[1]s.deny
 }
@@ -244,7 +256,7 @@ func evalModule(controls []Control, defined map[string]bool) string {
 `, c.pkg, t)
 			}
 			if defined[c.pkg+".unknown"] {
-				fmt.Fprintf(&b, `findings contains {"pkg": %[1]q, "status": "unknown", "msg": d.msg, "path": object.get(d, "path", "")} if {
+				fmt.Fprintf(&b, `findings contains [%[1]q, "unknown", d] if {
 	input.target == %[2]q
 	some d in data.vigil.controls.%[1]s.unknown
 }

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 // Object is one input to evaluate: a Kubernetes object, a node's settings or
@@ -253,34 +253,50 @@ func hasTarget(c Control, t string) bool {
 }
 
 func (e *Engine) evalOne(ctx context.Context, o Object, txn storage.Transaction) ([]rawFinding, error) {
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(o.input), rego.EvalTransaction(txn))
+	var out []rawFinding
+	str := func(v ast.Value) string {
+		if s, ok := v.(ast.String); ok {
+			return string(s)
+		}
+		return ""
+	}
+	x := ast.Var("x")
+	err := topdown.NewQuery(e.query).WithCompiler(e.compiler).WithStore(e.store).WithTransaction(txn).
+		WithInput(ast.NewTerm(o.input)).WithTime(time.Now()).
+		Iter(ctx, func(qr topdown.QueryResult) error {
+			doc, ok := qr[x].Value.(ast.Object)
+			if !ok {
+				return nil
+			}
+			if set, ok := doc.Get(ast.StringTerm("findings")).Value.(ast.Set); ok {
+				set.Foreach(func(t *ast.Term) {
+					tup, ok := t.Value.(*ast.Array)
+					if !ok || tup.Len() != 3 {
+						return
+					}
+					f := rawFinding{pkg: str(tup.Elem(0).Value), status: str(tup.Elem(1).Value)}
+					if d, ok := tup.Elem(2).Value.(ast.Object); ok {
+						if m := d.Get(ast.StringTerm("msg")); m != nil {
+							f.msg = str(m.Value)
+						}
+						if p := d.Get(ast.StringTerm("path")); p != nil {
+							f.path = str(p.Value)
+						}
+					}
+					out = append(out, f)
+				})
+			}
+			if skip := doc.Get(ast.StringTerm("skip")); skip != nil {
+				if set, ok := skip.Value.(ast.Set); ok {
+					set.Foreach(func(t *ast.Term) {
+						out = append(out, rawFinding{pkg: str(t.Value), status: "skip"})
+					})
+				}
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
-	}
-	var out []rawFinding
-	for _, r := range rs {
-		for _, ex := range r.Expressions {
-			doc, _ := ex.Value.(map[string]any)
-			set, _ := doc["findings"].([]any)
-			for _, x := range set {
-				m, ok := x.(map[string]any)
-				if !ok {
-					continue
-				}
-				f := rawFinding{}
-				f.pkg, _ = m["pkg"].(string)
-				f.status, _ = m["status"].(string)
-				f.msg, _ = m["msg"].(string)
-				f.path, _ = m["path"].(string)
-				out = append(out, f)
-			}
-			skip, _ := doc["skip"].([]any)
-			for _, x := range skip {
-				if pkg, ok := x.(string); ok {
-					out = append(out, rawFinding{pkg: pkg, status: "skip"})
-				}
-			}
-		}
 	}
 	return out, nil
 }

@@ -65,14 +65,20 @@ func KubeObjects(ms []Manifest) ([]Object, error) {
 			}
 		}
 	}
-	var out []Object
-	for _, m := range ms {
-		o, ok, err := kubeObject(m, adminSA, netpols)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, o)
+	objs := make([]Object, len(ms))
+	keep := make([]bool, len(ms))
+	err := parallel(len(ms), func(i int) error {
+		var err error
+		objs[i], keep[i], err = kubeObject(ms[i], adminSA, netpols)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := objs[:0]
+	for i := range objs {
+		if keep[i] {
+			out = append(out, objs[i])
 		}
 	}
 	return out, nil
@@ -114,6 +120,7 @@ func kubeObject(m Manifest, adminSA map[string]string, netpols map[string]int) (
 		}
 		in["spec"] = spec
 		in["specPath"] = strings.Join(p, ".")
+		in["containers"] = containerInputs(spec, in["specPath"].(string))
 		sa, _ := spec["serviceAccountName"].(string)
 		if sa == "" {
 			sa = "default"
@@ -145,6 +152,37 @@ func kubeObject(m Manifest, adminSA map[string]string, netpols map[string]int) (
 	}
 	o.File, o.Line, o.Lines = m.File, m.Line, m.Lines
 	return o, true, nil
+}
+
+// containerInputs lists a pod spec's containers with their field path and
+// effective security context (the pod's settings overlaid by the
+// container's), worked out here once instead of in every control.
+func containerInputs(spec map[string]any, specPath string) []any {
+	podSC, _ := spec["securityContext"].(map[string]any)
+	var out []any
+	for _, kind := range []string{"containers", "initContainers", "ephemeralContainers"} {
+		list, _ := spec[kind].([]any)
+		for i, c := range list {
+			cm, ok := c.(map[string]any)
+			if !ok {
+				continue
+			}
+			sc := make(map[string]any, len(podSC)+4)
+			for k, v := range podSC {
+				sc[k] = v
+			}
+			if csc, ok := cm["securityContext"].(map[string]any); ok {
+				for k, v := range csc {
+					sc[k] = v
+				}
+			}
+			out = append(out, map[string]any{"c": cm, "path": fmt.Sprintf("%s.%s[%d]", specPath, kind, i), "sc": sc, "app": kind == "containers"})
+		}
+	}
+	if out == nil {
+		out = []any{}
+	}
+	return out
 }
 
 func ownedByWorkload(meta map[string]any) bool {

@@ -3,18 +3,16 @@
 # covers Pods, Deployments, CronJobs and the rest alike.
 package vigil.lib
 
-containers contains {"c": c, "path": sprintf("%s.%s[%d]", [input.specPath, kind, i])} if {
-	some kind in ["containers", "initContainers", "ephemeralContainers"]
-	some i, c in input.spec[kind]
-}
+# containers: every container, init and ephemeral container of the pod spec
+# as {"c": container, "path": its field path, "sc": effective security
+# context, "app": false for init and ephemeral ones}, prepared by vigil.
+containers := input.containers
 
 # app_containers leaves out init and ephemeral containers (limits, probes).
-app_containers contains {"c": c, "path": sprintf("%s.containers[%d]", [input.specPath, i])} if {
-	some i, c in input.spec.containers
-}
+app_containers := [x | some x in input.containers; x.app]
 
 # sc returns a container's security setting, falling back to the pod's.
-sc(x, field, default_value) := object.get(x.c, ["securityContext", field], object.get(input.spec, ["securityContext", field], default_value))
+sc(x, field, default_value) := object.get(x.sc, field, default_value)
 
 # is_unknown tells values the IaC reader could not resolve (variables, functions).
 is_unknown(v) if {
