@@ -39,6 +39,10 @@ func TestRedact(t *testing.T) {
 		`API_KEY=sk_live_12345678`:                                "sk_live_12345678",
 		`client_secret: "abc123def"`:                              "abc123def",
 	}
+	cases[`amex 3782 822463 10005 ok`] = "3782 822463 10005"
+	cases[`Authorization: BEARER abcdefghijklmnop`] = "abcdefghijklmnop"
+	cases[`Authorization: Basic dXNlcjpwYXNzd29yZA==`] = "dXNlcjpwYXNzd29yZA"
+	cases[`from ASIAABCDEFGHIJKLMNOP`] = "ASIAABCDEFGHIJKLMNOP"
 	for in, secret := range cases {
 		out, changed := r.Redact(in)
 		if !changed || strings.Contains(out, secret) || !strings.Contains(out, Mask) && !strings.Contains(out, "****") {
@@ -51,6 +55,8 @@ func TestRedact(t *testing.T) {
 		`took 12ms at 2026-11-26T10:00:00Z`,
 		`order 1234567812345678 shipped`, // fails Luhn
 		`keyboard layout us`,
+		`261126 154012 6 INFO dfs.DataNode: Receiving block`, // HDFS date, time, thread: passes Luhn, not a card
+		`ids 4111 11111 1111 111`,                               // not a card's grouping
 	} {
 		if out, changed := r.Redact(in); changed {
 			t.Errorf("Redact(%q) changed it to %q", in, out)

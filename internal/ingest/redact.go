@@ -38,28 +38,35 @@ var secretKeys = []string{"password", "passwd", "pwd", "secret", "token", "apike
 	"access_key", "access-key", "accesskey", "private_key", "private-key", "privatekey", "credential", "credentials"}
 
 // mayHoldSecret is a cheap pre-check so the regular expressions run only on
-// lines that could match one of them: it looks only at the word before each
-// ':' or '=' and at a few fixed markers, using the fast substring search.
+// lines that could match one of them: one pass over the line looking at the
+// word before each ':' or '=' and at a few fixed markers (JWT, AWS key id,
+// Bearer/Basic, user:password@ in URLs).
 func mayHoldSecret(s string) bool {
-	for _, m := range []string{"eyJ", "AKIA", "ASIA", "earer ", "EARER ", "asic ", "ASIC "} {
-		if strings.Contains(s, m) {
-			return true
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ':', '=':
+			if keyBeforeIsSecret(s[:i]) || c == ':' && strings.HasPrefix(s[i:], "://") && strings.IndexByte(s[i:], '@') >= 0 {
+				return true
+			}
+		case 'e':
+			if strings.HasPrefix(s[i:], "eyJ") || i > 0 && (s[i-1] == 'B' || s[i-1] == 'b') && strings.HasPrefix(s[i:], "earer ") {
+				return true
+			}
+		case 'E':
+			if i > 0 && s[i-1] == 'B' && strings.HasPrefix(s[i:], "EARER ") {
+				return true
+			}
+		case 'A':
+			if strings.HasPrefix(s[i:], "AKIA") || strings.HasPrefix(s[i:], "ASIA") || i > 0 && s[i-1] == 'B' && strings.HasPrefix(s[i:], "ASIC ") {
+				return true
+			}
+		case 'a':
+			if i > 0 && (s[i-1] == 'B' || s[i-1] == 'b') && strings.HasPrefix(s[i:], "asic ") {
+				return true
+			}
 		}
 	}
-	if i := strings.Index(s, "://"); i >= 0 && strings.IndexByte(s[i:], '@') >= 0 {
-		return true
-	}
-	for rest, off := s, 0; ; {
-		i := strings.IndexAny(rest, ":=")
-		if i < 0 {
-			return false
-		}
-		if keyBeforeIsSecret(s[:off+i]) {
-			return true
-		}
-		rest = rest[i+1:]
-		off += i + 1
-	}
+	return false
 }
 
 // keyBeforeIsSecret reports whether the word ending s (ignoring quotes and
@@ -114,9 +121,11 @@ func maskCards(s string) string {
 			i++
 			continue
 		}
-		// Collect digits with single separators.
+		// Collect digits with single separators, noting the group lengths.
 		j, n := i, 0
 		var digits [19]byte
+		var groups [8]int
+		ng := 1
 		end := i
 		for j < len(s) && n <= 19 {
 			c := s[j]
@@ -125,17 +134,19 @@ func maskCards(s string) string {
 					digits[n] = c
 				}
 				n++
+				groups[ng-1]++
 				j++
 				end = j
 				continue
 			}
-			if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && j > i && isDigit(s[j-1]) {
+			if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && j > i && isDigit(s[j-1]) && ng < len(groups) {
+				ng++
 				j++
 				continue
 			}
 			break
 		}
-		if n >= 13 && n <= 19 && (end >= len(s) || !isAlnum(s[end])) && luhn(digits[:n]) {
+		if n >= 13 && n <= 19 && (end >= len(s) || !isAlnum(s[end])) && cardGrouping(groups[:ng]) && luhn(digits[:n]) {
 			if b == nil {
 				b = make([]byte, 0, len(s))
 			}
@@ -159,6 +170,25 @@ func maskCards(s string) string {
 		return s
 	}
 	return string(append(b, s[last:]...))
+}
+
+// cardGrouping tells whether digit groups are written the way card numbers
+// are: one run, fours (the last group may be shorter), or the 4-6-5 and 4-6-4
+// of American Express and Diners. Timestamps and ids separated by spaces
+// ("261126 154012 9") are not cards even when their digits pass Luhn.
+func cardGrouping(g []int) bool {
+	if len(g) == 1 {
+		return true
+	}
+	if len(g) == 3 && g[0] == 4 && g[1] == 6 && (g[2] == 5 || g[2] == 4) {
+		return true
+	}
+	for i, n := range g {
+		if i < len(g)-1 && n != 4 || i == len(g)-1 && (n < 1 || n > 4) {
+			return false
+		}
+	}
+	return true
 }
 
 func countDigits(s string) int {
