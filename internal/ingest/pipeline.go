@@ -9,6 +9,7 @@ import (
 	"path"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,31 @@ type Rules struct {
 	RateBurst int `json:"rateBurst,omitempty"`
 	// NamespaceRateLimits override RateLimit per namespace glob.
 	NamespaceRateLimits map[string]int `json:"namespaceRateLimits,omitempty"`
+	// Retention keeps the logs of the namespaces matching a glob for a
+	// shorter time than the store's retention ("2d", "36h"); when several
+	// match, the shortest wins.
+	Retention map[string]string `json:"retention,omitempty"`
+}
+
+// ParseRetention reads a retention: a Go duration ("36h") or whole days ("2d").
+// It must be at least an hour.
+func ParseRetention(s string) (time.Duration, error) {
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("retention %q: use hours (36h) or days (2d)", s)
+	}
+	if d < time.Hour {
+		return 0, fmt.Errorf("retention %q: must be at least 1h", s)
+	}
+	return d, nil
 }
 
 // RedactRule masks Pattern in the namespaces matching Namespace (all when empty).
@@ -59,6 +85,15 @@ func (r Rules) compile() (*compiledRules, error) {
 	c := &compiledRules{Rules: r}
 	globs := append(append([]string{}, r.Include...), r.Exclude...)
 	for ns := range r.NamespaceRateLimits {
+		globs = append(globs, ns)
+	}
+	for ns, v := range r.Retention {
+		if ns == "" {
+			return nil, fmt.Errorf("retention: the namespace pattern is empty")
+		}
+		if _, err := ParseRetention(v); err != nil {
+			return nil, fmt.Errorf("retention of %q: %w", ns, err)
+		}
 		globs = append(globs, ns)
 	}
 	for _, rr := range r.Redact {

@@ -56,7 +56,7 @@ func TestRedact(t *testing.T) {
 		`order 1234567812345678 shipped`, // fails Luhn
 		`keyboard layout us`,
 		`261126 154012 6 INFO dfs.DataNode: Receiving block`, // HDFS date, time, thread: passes Luhn, not a card
-		`ids 4111 11111 1111 111`,                               // not a card's grouping
+		`ids 4111 11111 1111 111`,                            // not a card's grouping
 	} {
 		if out, changed := r.Redact(in); changed {
 			t.Errorf("Redact(%q) changed it to %q", in, out)

@@ -279,8 +279,9 @@ func TestLoggingPipeline(t *testing.T) {
 	checkout := createLogPod(t, ctx, c, root, "store", "checkout", "checkout")
 	spammer := createLogPod(t, ctx, c, root, "noisy", "", "spammer")
 	hidden := createLogPod(t, ctx, c, root, "ignored", "", "hidden")
+	archive := createLogPod(t, ctx, c, root, "archive", "", "batch")
 
-	s := startServer(t, "--kubeconfig", c.Kubeconfig)
+	s := startServer(t, "--kubeconfig", c.Kubeconfig, "--logs-retention-check", "2s")
 	rules := `{"exclude":["ignored"],"namespaceRateLimits":{"noisy":100},"rateBurst":100,"redact":[{"namespace":"store","pattern":"internal-ref-[0-9]+"}]}`
 	if b, code := apiDo(t, s, "PUT", "/api/logs/rules", rules); code != 200 {
 		t.Fatalf("PUT rules: %d %s", code, b)
@@ -322,6 +323,11 @@ func TestLoggingPipeline(t *testing.T) {
 	}
 	spammer.append(t, spam...)
 	hidden.append(t, criLine(at(0), "stdout", "F", "this namespace is excluded"))
+	// Lines from 30 hours ago and from now, for per-namespace retention.
+	archive.append(t,
+		criLine(time.Now().Add(-30*time.Hour), "stdout", "F", "archived old line 1"),
+		criLine(time.Now().Add(-30*time.Hour+time.Second), "stdout", "F", "archived old line 2"),
+		criLine(time.Now().Add(-time.Minute), "stdout", "F", "archived recent line"))
 
 	startAgent(t, s, t.TempDir(), "--kubeconfig", c.Kubeconfig, "--node-name", fakeNode, "--pod-logs-root", root)
 
@@ -552,7 +558,7 @@ func TestLoggingPipeline(t *testing.T) {
 			b.do("open the line again", chromedp.Click(chromedp.CSS("#logs-results .log-line")))
 		}
 		b.do("follow the detail link", chromedp.Click(chromedp.CSS("#log-open-detail")))
-		b.waitCount("#detail-node-cpu canvas", 30*time.Second, func(n int) bool { return n > 0 })
+		b.waitCount("#detail-node-cpu canvas", 60*time.Second, func(n int) bool { return n > 0 })
 		b.waitCount("#detail-context .ctx-line", 20*time.Second, func(n int) bool { return n >= 2 })
 		b.shot("logs-detail.png")
 
@@ -561,6 +567,28 @@ func TestLoggingPipeline(t *testing.T) {
 		b.waitText("#volume-talkers tbody", 20*time.Second, func(s string) bool { return strings.Contains(s, "store / "+checkout.name) })
 		b.waitText("#volume-namespaces tbody", 20*time.Second, func(s string) bool { return strings.Contains(s, "noisy") && !strings.Contains(s, "ignored") })
 		b.shot("logs-volume.png")
+
+		// Per-namespace retention, set on the volume page: the archive
+		// namespace keeps one day, so its 30-hour-old lines go and the
+		// recent one stays; other namespaces keep everything.
+		waitFor(t, "the archive namespace's lines", 30*time.Second, func() (bool, string) {
+			n := len(s.logRows(t, `namespace:="archive" archived`))
+			return n == 3, fmt.Sprintf("%d rows", n)
+		})
+		b.do("enter a retention rule", chromedp.SendKeys(chromedp.ID("retention-namespace"), "archive"), chromedp.SendKeys(chromedp.ID("retention-keep"), "1d"))
+		b.do("add it", chromedp.Click(chromedp.CSS("#volume-retention button[type=submit]")))
+		b.waitText("#volume-retention tbody", 20*time.Second, func(s string) bool { return strings.Contains(s, "archive") && strings.Contains(s, "1d") })
+		waitFor(t, "old archive lines deleted", 60*time.Second, func() (bool, string) {
+			rows := s.logRows(t, `namespace:="archive" archived`)
+			return len(rows) == 1 && rows[0]["_msg"] == "archived recent line", fmt.Sprintf("%d rows", len(rows))
+		})
+		if got := s.logRows(t, store+` "payment declined"`); len(got) != 1 {
+			t.Errorf("retention of another namespace deleted store's lines: %d rows", len(got))
+		}
+		b.shot("logs-retention.png")
+		if bb, code := apiDo(t, s, "PUT", "/api/logs/rules", `{"retention":{"archive":"10m"}}`); code != 400 {
+			t.Errorf("retention under an hour: %d %s, want 400", code, bb)
+		}
 
 		// Live tail in the browser at 5,000 lines/s: it keeps up, stays responsive and caps its rows.
 		b.open("/logs/tail?query="+url.QueryEscape(store+` "burst"`), "#tail-rows")

@@ -481,6 +481,8 @@ export interface LogPipelineRules {
   rateLimit?: number;
   rateBurst?: number;
   namespaceRateLimits?: Record<string, number>;
+  /** namespace glob → retention ("2d", "36h"), shorter than the store's own */
+  retention?: Record<string, string>;
 }
 export const getLogRules = () => getJSON<LogPipelineRules>('/api/logs/rules');
 export const putLogRules = (r: LogPipelineRules) => sendJSON<LogPipelineRules>('PUT', '/api/logs/rules', r);
@@ -491,4 +493,23 @@ export async function logsQueryRaw(query: string, start: number, end: number, li
   return parseJSONLines<LogRecord>(await res.text());
 }
 
-export const getLogStorage = (signal?: AbortSignal) => getJSON<{ bytes: number; files: number }>('/api/logs/storage', undefined, signal);
+export interface LogRetentionRule {
+  namespace: string;
+  retention: string;
+  seconds: number;
+  capped?: boolean;
+}
+export interface LogStorage {
+  bytes: number;
+  files: number;
+  retention?: {
+    default: string;
+    defaultSeconds: number;
+    rules: LogRetentionRule[];
+    lastRun?: string;
+    lastError?: string;
+    started: number;
+    pending: number;
+  };
+}
+export const getLogStorage = (signal?: AbortSignal) => getJSON<LogStorage>('/api/logs/storage', undefined, signal);

@@ -19,6 +19,7 @@ import (
 	"vigil/internal/auth"
 	"vigil/internal/ingest"
 	"vigil/internal/kube"
+	"vigil/internal/logretention"
 	"vigil/internal/store/logs"
 )
 
@@ -28,6 +29,8 @@ type Explorer struct {
 	DB       *sql.DB
 	Store    logs.Store
 	Pipeline *ingest.Pipeline
+	// Retention reports per-namespace retention with the disk use; may be nil.
+	Retention *logretention.Enforcer
 	// Dir is the log storage directory, for the disk use it reports.
 	Dir string
 }
@@ -338,5 +341,9 @@ func (e *Explorer) storage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, map[string]int64{"bytes": size, "files": files})
+	out := map[string]any{"bytes": size, "files": files}
+	if e.Retention != nil {
+		out["retention"] = e.Retention.Status(r.Context())
+	}
+	writeJSON(w, out)
 }

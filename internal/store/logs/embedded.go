@@ -581,3 +581,26 @@ func (e *Embedded) StatsQueryRange(ctx context.Context, query string, r Range, s
 	}
 	return out, nil
 }
+
+// DeleteBefore starts deleting the rows that match the LogsQL filter and
+// are older than before. The engine runs deletions in the background, one
+// at a time, and keeps pending ones across restarts.
+func (e *Embedded) DeleteBefore(ctx context.Context, filter string, before time.Time) (err error) {
+	defer contain(&err, "delete logs")
+	now := time.Now()
+	f, err := logstorage.ParseFilterAtTimestamp(fmt.Sprintf("(%s) _time:<%s", filter, before.UTC().Format(time.RFC3339Nano)), now.UnixNano())
+	if err != nil {
+		return BadQueryError{fmt.Errorf("parse delete filter %q: %w", filter, err)}
+	}
+	id := fmt.Sprintf("vigil-%d", now.UnixNano())
+	return e.s.DeleteRunTask(ctx, id, now.UnixNano(), []logstorage.TenantID{e.tenant}, f)
+}
+
+// PendingDeletes counts deletions not finished yet.
+func (e *Embedded) PendingDeletes(ctx context.Context) int {
+	ts, err := e.s.DeleteActiveTasks(ctx)
+	if err != nil {
+		return 0
+	}
+	return len(ts)
+}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { errText, getLogStorage, isAbort, logsFacet, logsQueryRaw, type FieldValue, type LogRecord } from '../api';
+import { errText, getLogRules, getLogStorage, isAbort, logsFacet, logsQueryRaw, putLogRules, type FieldValue, type LogRecord, type LogStorage } from '../api';
 import { LogVolume } from '../components/LogVolume';
 import { ErrorBox, Link, PageHeader, RangePicker } from '../components/ui';
 import { fmtBytes, fmtCount } from '../format';
@@ -13,7 +13,7 @@ export function LogVolumePage(props: { query: URLSearchParams }) {
   const ns = props.query.get('namespace') ?? '';
   const [byNs, setByNs] = useState<FieldValue[] | null>(null);
   const [talkers, setTalkers] = useState<LogRecord[] | null>(null);
-  const [disk, setDisk] = useState<{ bytes: number; files: number } | null>(null);
+  const [disk, setDisk] = useState<LogStorage | null>(null);
   const [error, setError] = useState('');
   const end = nowSec();
   const start = end - rangeByKey(rangeKey).seconds;
@@ -91,6 +91,86 @@ export function LogVolumePage(props: { query: URLSearchParams }) {
           </table>
         </div>
       </div>
+      {disk?.retention && <RetentionPanel storage={disk} onChanged={() => getLogStorage().then(setDisk).catch(() => undefined)} />}
+    </div>
+  );
+}
+
+/** Per-namespace retention: the store's default and shorter rules by namespace pattern, editable. */
+function RetentionPanel(props: { storage: LogStorage; onChanged: () => void }) {
+  const ret = props.storage.retention!;
+  const [ns, setNs] = useState('');
+  const [keep, setKeep] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const save = async (change: (r: Record<string, string>) => void) => {
+    setBusy(true);
+    setError('');
+    try {
+      const rules = await getLogRules();
+      const retention = { ...(rules.retention ?? {}) };
+      change(retention);
+      await putLogRules({ ...rules, retention });
+      setNs('');
+      setKeep('');
+      props.onChanged();
+    } catch (e) {
+      setError(errText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="panel table-panel" id="volume-retention">
+      <h3>Retention</h3>
+      <ErrorBox error={error || ret.lastError || ''} />
+      <table class="table">
+        <thead>
+          <tr>
+            <th>namespaces</th>
+            <th>logs kept</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {ret.rules.map((r) => (
+            <tr key={r.namespace} data-namespace={r.namespace}>
+              <td class="mono">{r.namespace}</td>
+              <td>
+                {r.retention}
+                {r.capped && <span class="muted small"> (longer than the default: the default applies)</span>}
+              </td>
+              <td>
+                <button class="btn btn-small" disabled={busy} onClick={() => save((m) => delete m[r.namespace])}>
+                  remove
+                </button>
+              </td>
+            </tr>
+          ))}
+          <tr class="muted">
+            <td>every other namespace</td>
+            <td>{ret.default}</td>
+            <td />
+          </tr>
+        </tbody>
+      </table>
+      <form
+        class="retention-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (ns.trim() && keep.trim()) void save((m) => (m[ns.trim()] = keep.trim()));
+        }}
+      >
+        <input class="input" placeholder="namespace or pattern (dev-*)" value={ns} onInput={(e) => setNs((e.target as HTMLInputElement).value)} id="retention-namespace" />
+        <input class="input" placeholder="keep for (2d, 36h)" value={keep} onInput={(e) => setKeep((e.target as HTMLInputElement).value)} id="retention-keep" />
+        <button class="btn btn-primary" type="submit" disabled={busy || !ns.trim() || !keep.trim()}>
+          Add rule
+        </button>
+      </form>
+      <p class="muted small">
+        {ret.lastRun ? `Last checked ${new Date(ret.lastRun).toLocaleString()}` : 'Not checked yet'}
+        {ret.pending > 0 ? ` · ${ret.pending} deletion(s) running` : ''}. Older logs of matching namespaces are deleted every hour.
+      </p>
     </div>
   );
 }
