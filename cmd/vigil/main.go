@@ -95,6 +95,7 @@ func addServerFlags(fs *pflag.FlagSet, c *server.Config) {
 	fs.DurationVar(&c.MetricsRetention, "metrics-retention", 15*24*time.Hour, "delete metrics older than this")
 	fs.Int64Var(&c.MetricsMaxBytes, "metrics-max-bytes", 0, "delete the oldest metric blocks beyond this size (0 = no limit)")
 	fs.DurationVar(&c.LogsRetention, "logs-retention", 7*24*time.Hour, "delete logs older than this (whole days, at least 24h)")
+	fs.DurationVar(&c.LogsRetentionCheck, "logs-retention-check", time.Hour, "how often per-namespace log retention (the log pipeline rules' retention) deletes old logs")
 	fs.BoolVar(&c.LeaderElect, "leader-elect", false, "elect one replica (a Lease) to write cluster-wide state when several servers run")
 	fs.StringVar(&c.LeaderNamespace, "leader-elect-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the leader Lease (default: $POD_NAMESPACE, else default)")
 	fs.DurationVar(&c.EventsRetention, "events-retention", 30*24*time.Hour, "delete Kubernetes and vigil events older than this (whole days)")

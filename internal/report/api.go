@@ -50,10 +50,12 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rs)
 }
 
-// generate makes an on-demand report; recipients (optional) get it by mail.
+// generate makes an on-demand report (both sections unless kind says
+// otherwise); recipients (optional) get it by mail.
 func (s *Service) generate(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Title      string   `json:"title"`
+		Kind       string   `json:"kind"`
 		Recipients []string `json:"recipients"`
 	}
 	if r.ContentLength != 0 {
@@ -62,8 +64,13 @@ func (s *Service) generate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	kind, err := checkKind(req.Kind)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
 	if req.Title == "" {
-		req.Title = "Compliance report"
+		req.Title = map[string]string{KindCompliance: "Compliance report", KindVulns: "Vulnerability report", KindBoth: "Security report"}[kind]
 	}
 	if len(req.Title) > 200 || len(req.Recipients) > 50 {
 		writeError(w, http.StatusBadRequest, errors.New("title at most 200 characters, at most 50 recipients"))
@@ -75,7 +82,7 @@ func (s *Service) generate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st, err := s.Generate(r.Context(), 0, req.Title, req.Recipients)
+	st, err := s.Generate(r.Context(), 0, kind, req.Title, req.Recipients)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
@@ -89,22 +96,35 @@ func (s *Service) download(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errors.New("bad report id"))
 		return
 	}
-	name := r.PathValue("file") // report.html, report.csv, report.json
+	// report.html, report.csv, report.json, vulnerabilities.csv
+	name := r.PathValue("file")
 	format, ok := strings.CutPrefix(name, "report.")
+	if name == "vulnerabilities.csv" {
+		format, ok = "vulns-csv", true
+	}
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Errorf("unknown file %q (report.html, report.csv, report.json)", name))
+		writeError(w, http.StatusNotFound, fmt.Errorf("unknown file %q (report.html, report.csv, report.json, vulnerabilities.csv)", name))
 		return
 	}
-	b, t, err := s.File(r.Context(), id, format)
+	b, kind, t, err := s.File(r.Context(), id, format)
 	if errors.Is(err, ErrNotFound) {
-		writeError(w, http.StatusNotFound, errors.New("no such report"))
+		msg := "no such report"
+		if format == "vulns-csv" {
+			msg = "no such report, or it has no vulnerability section"
+		}
+		writeError(w, http.StatusNotFound, errors.New(msg))
 		return
 	}
 	if err != nil {
 		writeError(w, http.StatusNotFound, err)
 		return
 	}
-	ct := map[string]string{"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}[format]
+	ext := format
+	prefix := filePrefix(kind)
+	if format == "vulns-csv" {
+		ext, prefix = "csv", "vulnerabilities"
+	}
+	ct := map[string]string{"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json"}[ext]
 	w.Header().Set("Content-Type", ct)
 	disp := "attachment"
 	if format == "html" && r.URL.Query().Get("download") == "" {
@@ -112,7 +132,7 @@ func (s *Service) download(w http.ResponseWriter, r *http.Request) {
 		// The report is static HTML: no scripts, no remote content.
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`%s; filename="compliance-%s-%d.%s"`, disp, t.Format("2006-01-02"), id, format))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`%s; filename="%s-%s-%d.%s"`, disp, prefix, t.Format("2006-01-02"), id, ext))
 	_, _ = w.Write(b)
 }
 

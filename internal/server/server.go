@@ -26,6 +26,7 @@ import (
 	"vigil/internal/ingest"
 	"vigil/internal/kube"
 	"vigil/internal/kube/kubestate"
+	"vigil/internal/logretention"
 	"vigil/internal/monitor"
 	"vigil/internal/notify"
 	patternindex "vigil/internal/patterns/index"
@@ -49,15 +50,17 @@ type Config struct {
 	MetricsRetention time.Duration
 	MetricsMaxBytes  int64
 	LogsRetention    time.Duration
-	LogsMaxDiskBytes int64
-	LogsMemoryBytes  int64
-	LogsMinFreeDisk  int64
-	MaxBodyBytes     int64
-	QueryTimeout     time.Duration
-	QueryMaxSamples  int
-	Kubeconfig       string
-	SecureCookies    bool
-	EventsRetention  time.Duration
+	// LogsRetentionCheck is how often per-namespace log retention is enforced.
+	LogsRetentionCheck time.Duration
+	LogsMaxDiskBytes   int64
+	LogsMemoryBytes    int64
+	LogsMinFreeDisk    int64
+	MaxBodyBytes       int64
+	QueryTimeout       time.Duration
+	QueryMaxSamples    int
+	Kubeconfig         string
+	SecureCookies      bool
+	EventsRetention    time.Duration
 	// LeaderElect makes replicated servers elect one that writes cluster-wide
 	// state (kube-state series, events) through a Lease in LeaderNamespace.
 	LeaderElect     bool
@@ -100,6 +103,8 @@ type Server struct {
 	// Compliance runs the security controls and serves /api/compliance; Reports mails them.
 	Compliance *posture.Service
 	Reports    *report.Service
+	// LogRetention deletes old logs of namespaces with a shorter retention.
+	LogRetention *logretention.Enforcer
 	// Events is the stream of Kubernetes and vigil events (its own log store).
 	Events      *events.Store
 	kubeWatcher *events.KubeWatcher
@@ -164,6 +169,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, err
 	}
 	s.Logs = ls
+	s.LogRetention = &logretention.Enforcer{Store: ls, Global: cfg.LogsRetention, Every: cfg.LogsRetentionCheck,
+		Log: log.With("component", "log-retention")}
 	evStore, err := logs.OpenEmbedded(logs.Options{
 		Dir: filepath.Join(cfg.DataDir, "events"), Retention: cfg.EventsRetention,
 		MinFreeDiskBytes: cfg.LogsMinFreeDisk, MemoryAllowedBytes: cfg.LogsMemoryBytes, Logger: log,
@@ -177,6 +184,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		return nil, err
 	}
 	s.Ingest.Pipeline.Log = log.With("component", "log-pipeline")
+	s.LogRetention.Rules = func() map[string]string { return s.Ingest.Pipeline.Rules().Retention }
 	if s.Patterns, err = patternindex.Open(ctx, s.State.DB(), s.Logs, log.With("component", "patterns"),
 		patternindex.Options{Retention: cfg.LogsRetention}); err != nil {
 		return nil, err
@@ -212,16 +220,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err erro
 		Interval: cfg.ComplianceInterval, Events: s.Events, Log: log.With("component", "compliance")}); err != nil {
 		return nil, err
 	}
-	if s.Reports, err = report.Open(ctx, report.Options{DB: s.State.DB(), Compliance: s.Compliance, SMTP: cfg.SMTP,
+	vulnOpts := imagescan.Options{DB: s.State.DB(), DBDir: filepath.Join(cfg.DataDir, "vulndb"), Events: s.Events, Log: log.With("component", "vulns")}
+	if s.Kube != nil {
+		vulnOpts.Informers, vulnOpts.Client = s.Kube.Factory(), s.Kube.Client()
+	}
+	if s.Vulns, err = imagescan.New(ctx, vulnOpts); err != nil {
+		return nil, err
+	}
+	if s.Reports, err = report.Open(ctx, report.Options{DB: s.State.DB(), Compliance: s.Compliance, Vulns: s.Vulns, SMTP: cfg.SMTP,
 		BaseURL: cfg.ExternalURL, Log: log.With("component", "reports")}); err != nil {
 		return nil, err
 	}
 	if s.Automation, err = deploy.NewService(ctx, deploy.ServiceConfig{DB: s.State.DB(), Logs: s.Logs, Events: s.Events,
 		HasCluster: rc != nil, Kubeconfig: cfg.Kubeconfig, Log: log.With("component", "automation")}); err != nil {
-		return nil, err
-	}
-	if s.Vulns, err = imagescan.New(ctx, imagescan.Options{DB: s.State.DB(), DBDir: filepath.Join(cfg.DataDir, "vulndb"), Kube: rc,
-		Events: s.Events, Log: log.With("component", "vulns")}); err != nil {
 		return nil, err
 	}
 	s.httpSrv = &http.Server{
@@ -270,6 +281,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.Background(ctx, "compliance", s.Compliance.Run)
 	s.Background(ctx, "reports", s.Reports.Run)
 	s.Background(ctx, "log-pipeline", func(ctx context.Context) error { s.Ingest.Pipeline.Run(ctx, s.Logs, s.Metrics); return nil })
+	s.Background(ctx, "log-retention", func(ctx context.Context) error { s.LogRetention.Run(ctx); return nil })
 	if s.kubeWatcher != nil {
 		s.Background(ctx, "drift", s.Automation.Run)
 	}
@@ -398,7 +410,8 @@ func (s *Server) routes() http.Handler {
 
 	(&promapi.API{Store: s.Metrics}).Register(mux, user)
 	(&logsapi.API{Store: s.Logs}).Register(mux, user)
-	(&logsapi.Explorer{DB: s.State.DB(), Store: s.Logs, Pipeline: s.Ingest.Pipeline, Dir: filepath.Join(s.cfg.DataDir, "logs")}).Register(mux, user)
+	(&logsapi.Explorer{DB: s.State.DB(), Store: s.Logs, Pipeline: s.Ingest.Pipeline, Dir: filepath.Join(s.cfg.DataDir, "logs"),
+		Retention: s.LogRetention}).Register(mux, user)
 	s.Patterns.Register(mux, user)
 	s.Monitors.Register(mux, user)
 	s.Compliance.Register(mux, user, agent)

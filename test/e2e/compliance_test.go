@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -426,34 +427,60 @@ func TestCompliance(t *testing.T) {
 		if b, code := s.post(t, fmt.Sprintf("/api/compliance/report-schedules/%d/run", sched.ID), ""); code != 201 {
 			t.Fatalf("run schedule: %d %s", code, b)
 		}
+		// The schedule sends both sections; the compliance part of the subject comes first.
+		fixedChecks := regexp.MustCompile(`: \d+ new, [1-9]\d* fixed, lowest score`)
 		m := mail.Wait(t, 60*time.Second, func(m smtptest.Message) bool {
-			return strings.Contains(m.Subject, "Weekly compliance") && !strings.Contains(m.Subject, " 0 fixed")
+			return strings.Contains(m.Subject, "Weekly compliance") && fixedChecks.MatchString(m.Subject)
 		})
+		if !strings.Contains(m.Subject, "; vulnerabilities: ") {
+			t.Errorf("subject lacks the vulnerability part: %q", m.Subject)
+		}
 		if !contains(m.To, "secops@example.com") {
 			t.Errorf("to %v", m.To)
 		}
 		if !strings.Contains(m.HTML, "Fixed since the previous report") || !strings.Contains(m.HTML, "node-agent") {
 			t.Errorf("HTML lacks the fixed list:\n%.2000s", m.HTML)
 		}
-		var csvPart, jsonPart []byte
+		var csvPart, vulnCSVPart, jsonPart []byte
 		for _, p := range m.Parts {
 			switch {
-			case strings.HasSuffix(p.Filename, ".csv"):
+			case strings.HasPrefix(p.Filename, "compliance-") && strings.HasSuffix(p.Filename, ".csv"):
 				csvPart = p.Data
+			case strings.HasPrefix(p.Filename, "vulnerabilities-") && strings.HasSuffix(p.Filename, ".csv"):
+				vulnCSVPart = p.Data
 			case strings.HasSuffix(p.Filename, ".json"):
 				jsonPart = p.Data
 			}
 		}
 		rows, err := csv.NewReader(bytes.NewReader(csvPart)).ReadAll()
-		if err != nil || len(rows) < 2 || rows[0][0] != "severity" {
+		if err != nil || len(rows) < 2 || rows[0][0] != "severity" || rows[0][1] != "control" {
 			t.Errorf("CSV attachment: %v %q", err, csvPart)
 		}
+		// The vulnerability section arrives too: this cluster's scanner has no
+		// database, which the report says instead of reporting images clean.
+		if vrows, err := csv.NewReader(bytes.NewReader(vulnCSVPart)).ReadAll(); err != nil || len(vrows) < 1 || strings.Join(vrows[0][:6], ",") != "severity,id,image,package,version,fixed" {
+			t.Errorf("vulnerability CSV attachment: %v %q", err, vulnCSVPart)
+		}
+		if !strings.Contains(m.HTML, ">Vulnerabilities</h2>") || !strings.Contains(m.HTML, "Most vulnerable images") || !strings.Contains(m.HTML, "vulnerability database is empty") {
+			t.Errorf("HTML lacks the vulnerability section:\n%.3000s", m.HTML)
+		}
 		var rep struct {
+			Kind  string        `json:"kind"`
 			Fixed []compFinding `json:"fixed"`
 			New   []compFinding `json:"new"`
+			Vulns *struct {
+				Counts   map[string]int        `json:"countsBySeverity"`
+				Images   int                   `json:"images"`
+				Findings []json.RawMessage     `json:"findings"`
+				Warnings []string              `json:"warnings"`
+				DB       struct{ Records int } `json:"db"`
+			} `json:"vulnerabilities"`
 		}
 		if err := json.Unmarshal(jsonPart, &rep); err != nil {
 			t.Fatalf("JSON attachment: %v", err)
+		}
+		if rep.Kind != "both" || rep.Vulns == nil || len(rep.Vulns.Counts) != 5 || rep.Vulns.DB.Records != 0 || len(rep.Vulns.Warnings) == 0 {
+			t.Errorf("JSON vulnerability section: kind %q %+v", rep.Kind, rep.Vulns)
 		}
 		fixed := map[string]bool{}
 		for _, f := range rep.Fixed {
@@ -481,6 +508,9 @@ func TestCompliance(t *testing.T) {
 		html, code := s.get(t, fmt.Sprintf("/api/compliance/reports/%d/report.html", list[0].ID))
 		if code != 200 || !bytes.Contains(html, []byte("Fixed since the previous report")) {
 			t.Errorf("download HTML: %d", code)
+		}
+		if b, code := s.get(t, fmt.Sprintf("/api/compliance/reports/%d/vulnerabilities.csv", list[0].ID)); code != 200 || !bytes.HasPrefix(b, []byte("severity,id,image")) {
+			t.Errorf("download vulnerability CSV: %d %.200s", code, b)
 		}
 		if _, code := s.get(t, fmt.Sprintf("/api/compliance/reports/%d/report.exe", list[0].ID)); code != 404 {
 			t.Errorf("unknown report file: %d", code)

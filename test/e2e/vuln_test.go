@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -699,6 +700,34 @@ spec:
 		t.Errorf("ledger before Alpine data %+v", ledger)
 	}
 
+	// A vulnerabilities report now, and one after the Alpine data arrives: the
+	// second lists the Alpine findings as new and nothing as fixed.
+	type vulnReport struct {
+		ID      int64  `json:"id"`
+		Kind    string `json:"kind"`
+		Summary struct {
+			Vulns *struct {
+				Counts map[string]int `json:"countsBySeverity"`
+				Images int            `json:"images"`
+				New    int            `json:"new"`
+				Fixed  int            `json:"fixed"`
+			} `json:"vulnerabilities"`
+		} `json:"summary"`
+	}
+	genReport := func() vulnReport {
+		t.Helper()
+		b, code := s.post(t, "/api/compliance/reports", `{"kind":"vulnerabilities","title":"Vulnerabilities"}`)
+		var r vulnReport
+		if code != 201 || json.Unmarshal(b, &r) != nil || r.Kind != "vulnerabilities" || r.Summary.Vulns == nil {
+			t.Fatalf("generate report: %d %s", code, b)
+		}
+		return r
+	}
+	firstRep := genReport()
+	if v := firstRep.Summary.Vulns; v.Images != 2 || v.Counts["critical"] < 1 || v.Counts["high"] < 1 || v.New == 0 || v.Fixed != 0 {
+		t.Errorf("first report summary %+v", v)
+	}
+
 	// Upload the Alpine archive through the API: the ledger gets its findings without a new pull.
 	req, _ := http.NewRequestWithContext(ctx, "POST", s.url+"/api/vulns/db/import", bytes.NewReader(osvZip(t, vulnFixtures(t, "alpine"))))
 	req.Header.Set("Authorization", "Bearer "+s.apiToken)
@@ -736,6 +765,40 @@ spec:
 	}
 	if _, code := s.get(t, "/api/vulns/images/sha256:nope"); code != 404 {
 		t.Errorf("unknown digest: %d", code)
+	}
+
+	secondRep := genReport()
+	b, code = s.get(t, fmt.Sprintf("/api/compliance/reports/%d/report.json", secondRep.ID))
+	var content struct {
+		Vulns struct {
+			Findings  []struct{ ID, Image, Package, Severity string } `json:"findings"`
+			New       []struct{ ID, Image, Package string }           `json:"new"`
+			Fixed     []json.RawMessage                               `json:"fixed"`
+			TopImages []struct{ Image string }                        `json:"topImages"`
+		} `json:"vulnerabilities"`
+	}
+	if code != 200 || json.Unmarshal(b, &content) != nil {
+		t.Fatalf("report JSON: %d %.300s", code, b)
+	}
+	alpineImage := host + "/base/alpine:3.20"
+	var alpineNew []string
+	for _, f := range content.Vulns.New {
+		if f.Image != alpineImage || !strings.HasPrefix(f.ID, "ALPINE-FIXTURE-") {
+			t.Errorf("unexpected new finding %+v", f)
+		}
+		alpineNew = append(alpineNew, f.ID+"/"+f.Package)
+	}
+	if v := secondRep.Summary.Vulns; len(alpineNew) < 2 || v.New != len(alpineNew) || v.Fixed != 0 || len(content.Vulns.Fixed) != 0 || v.Counts["high"] != firstRep.Summary.Vulns.Counts["high"]+2 {
+		t.Errorf("second report: new %v, summary %+v (first %+v)", alpineNew, v, firstRep.Summary.Vulns)
+	}
+	if len(content.Vulns.TopImages) != 2 || content.Vulns.TopImages[0].Image == alpineImage {
+		t.Errorf("top images %+v", content.Vulns.TopImages)
+	}
+	t.Logf("reports: first %+v, second %+v; new in the second: %v", *firstRep.Summary.Vulns, *secondRep.Summary.Vulns, alpineNew)
+	csvB, code := s.get(t, fmt.Sprintf("/api/compliance/reports/%d/vulnerabilities.csv", secondRep.ID))
+	csvRows, csvErr := csv.NewReader(bytes.NewReader(csvB)).ReadAll()
+	if code != 200 || csvErr != nil || !bytes.Contains(csvB, []byte(alpineImage)) || !bytes.Contains(csvB, []byte("DEBIAN-FIXTURE-0001")) || len(csvRows) != len(content.Vulns.Findings)+1 {
+		t.Errorf("vulnerability CSV: %d %.500s", code, csvB)
 	}
 
 	// The security events: the empty database was alarmed, the updates noted,

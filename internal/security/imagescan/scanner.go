@@ -1,5 +1,5 @@
 // Package imagescan scans every image running in the cluster for
-// vulnerabilities: it lists pods, resolves each container's image to a
+// vulnerabilities: it lists pods (from the server's shared informer cache), resolves each container's image to a
 // manifest digest, pulls and inventories each digest once, and matches it
 // against the offline database again whenever the database is updated (from
 // the stored inventory, without pulling again). Results live in vigil's own
@@ -8,9 +8,13 @@ package imagescan
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +24,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
+	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 
 	"vigil/internal/events"
 	"vigil/internal/kube"
@@ -38,8 +45,13 @@ type Recorder interface {
 // Options configure a Scanner.
 type Options struct {
 	DB    *sql.DB
-	DBDir string       // the vulnerability database (<data-dir>/vulndb)
-	Kube  *rest.Config // nil: no cluster, only the database status and stored results are served
+	DBDir string // the vulnerability database (<data-dir>/vulndb)
+	// Informers is the shared informer factory the pods are listed from; the
+	// scanner registers the pod informer on it and its owner starts it. Nil:
+	// no cluster, only the database status and stored results are served.
+	Informers informers.SharedInformerFactory
+	// Client reads the image pull secrets the pods name (required with Informers).
+	Client kubernetes.Interface
 	// Interval between pod listings and database checks (default 20 s).
 	Interval time.Duration
 	// Keychain is consulted after the pods' pull secrets (default: this
@@ -51,11 +63,19 @@ type Options struct {
 
 // Scanner runs the cluster image scan.
 type Scanner struct {
-	opts Options
-	db   *sql.DB
-	cs   kubernetes.Interface
-	log  *slog.Logger
-	wake chan struct{}
+	opts       Options
+	db         *sql.DB
+	cs         kubernetes.Interface
+	pods       listersv1.PodLister
+	podsSynced cache.InformerSynced
+	log        *slog.Logger
+	wake       chan struct{}
+	// listed fingerprints the last stored pod listing: an unchanged one is
+	// not written again (the table is rewritten whole).
+	listed string
+	// pullSecrets keeps the pull secrets read in earlier passes (only the
+	// Run loop touches it): one GET per secret per pass adds up at scale.
+	pullSecrets map[string]pullSecret
 
 	mu        sync.Mutex
 	vdb       *vulndb.DB
@@ -64,6 +84,14 @@ type Scanner struct {
 	heads     map[string]headResult     // image ref → resolved digest
 	staleSent bool
 }
+
+type pullSecret struct {
+	cfg DockerConfig
+	at  time.Time
+}
+
+// pullSecretTTL is how long a pull secret read is reused.
+const pullSecretTTL = 2 * time.Minute
 
 type headResult struct {
 	digest string
@@ -101,12 +129,12 @@ func New(ctx context.Context, o Options) (*Scanner, error) {
 	s := &Scanner{opts: o, db: o.DB, log: o.Log, wake: make(chan struct{}, 1),
 		keychains: map[string]authn.Keychain{}, heads: map[string]headResult{}}
 	s.progress.State = "idle"
-	if o.Kube != nil {
-		cs, err := kubernetes.NewForConfig(o.Kube)
-		if err != nil {
-			return nil, fmt.Errorf("kubernetes client: %w", err)
+	if o.Informers != nil {
+		if o.Client == nil {
+			return nil, fmt.Errorf("image scanner: a Kubernetes client is required with the informers")
 		}
-		s.cs = cs
+		inf := o.Informers.Core().V1().Pods()
+		s.pods, s.podsSynced, s.cs = inf.Lister(), inf.Informer().HasSynced, o.Client
 		s.progress.Cluster = true
 	}
 	db, err := vulndb.Load(o.DBDir)
@@ -132,6 +160,14 @@ func (s *Scanner) Wake() {
 func (s *Scanner) Run(ctx context.Context) error {
 	t := time.NewTicker(s.opts.Interval)
 	defer t.Stop()
+	if s.podsSynced != nil {
+		// List as soon as the cache holds the pods, not a whole interval later.
+		go func() {
+			if cache.WaitForCacheSync(ctx.Done(), s.podsSynced) {
+				s.Wake()
+			}
+		}()
+	}
 	for {
 		s.pass(ctx)
 		select {
@@ -285,18 +321,20 @@ func digestOf(imageID string) (digest, ref string) {
 }
 
 func (s *Scanner) list(ctx context.Context) error {
-	lctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	pods, err := s.cs.CoreV1().Pods("").List(lctx, metav1.ListOptions{})
+	if !s.podsSynced() {
+		// An empty cache would read as "nothing runs" and drop every container.
+		return nil
+	}
+	pods, err := s.pods.List(labels.Everything())
 	if err != nil {
 		return fmt.Errorf("list pods: %w", err)
 	}
 	var cs []container
 	refs := map[string]string{}
 	keychains := map[string]authn.Keychain{}
-	secrets := map[string]DockerConfig{}
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	secrets := map[string]pullSecret{}
+	// Cached objects are shared: read only.
+	for _, p := range pods {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
@@ -322,8 +360,11 @@ func (s *Scanner) list(ctx context.Context) error {
 			}
 		}
 	}
-	if err := replaceContainers(ctx, s.db, cs, refs); err != nil {
-		return fmt.Errorf("store containers: %w", err)
+	if fp := fingerprint(cs, refs); fp != s.listed {
+		if err := replaceContainers(ctx, s.db, cs, refs); err != nil {
+			return fmt.Errorf("store containers: %w", err)
+		}
+		s.listed = fp
 	}
 	// Unresolvable images are shown as failed, with the reason.
 	s.mu.Lock()
@@ -335,40 +376,73 @@ func (s *Scanner) list(ctx context.Context) error {
 		}
 	}
 	s.keychains = keychains
+	s.pullSecrets = secrets // only those still named
 	s.progress.LastListing = time.Now()
 	s.progress.Containers = len(cs)
 	s.mu.Unlock()
 	return nil
 }
 
-// podKeychain is the pod's pull secrets, then the node-level keychain.
-func (s *Scanner) podKeychain(ctx context.Context, p *corev1.Pod, cache map[string]DockerConfig) authn.Keychain {
+// fingerprint identifies a listing: containers in pod order and the refs of
+// the digests they run.
+func fingerprint(cs []container, refs map[string]string) string {
+	h := sha256.New()
+	sorted := slices.Clone(cs)
+	slices.SortFunc(sorted, func(a, b container) int {
+		return strings.Compare(a.Namespace+"/"+a.Pod+"/"+a.Container, b.Namespace+"/"+b.Pod+"/"+b.Container)
+	})
+	for _, c := range sorted {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\n", c.Namespace, c.Pod, c.Container, c.Kind, c.Workload, c.Node, c.Image, c.Digest)
+	}
+	ds := slices.Sorted(maps.Keys(refs))
+	for _, d := range ds {
+		fmt.Fprintf(h, "%s=%s\n", d, refs[d])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// podKeychain is the pod's pull secrets, then the node-level keychain. Secrets
+// are read by name (no cluster-wide secret cache) and reused for pullSecretTTL.
+func (s *Scanner) podKeychain(ctx context.Context, p *corev1.Pod, pass map[string]pullSecret) authn.Keychain {
 	var kc Keychain
 	for _, ref := range p.Spec.ImagePullSecrets {
 		key := p.Namespace + "/" + ref.Name
-		cfg, ok := cache[key]
+		ps, ok := pass[key]
 		if !ok {
-			sec, err := s.cs.CoreV1().Secrets(p.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-			if err == nil {
-				data := sec.Data[corev1.DockerConfigJsonKey]
-				if len(data) == 0 {
-					data = sec.Data[corev1.DockerConfigKey]
-				}
-				cfg, err = ParseDockerConfig(data)
+			if prev, fresh := s.pullSecrets[key]; fresh && time.Since(prev.at) < pullSecretTTL {
+				ps = prev
+			} else {
+				ps = pullSecret{cfg: s.readPullSecret(ctx, p.Namespace, ref.Name), at: time.Now()}
 			}
-			if err != nil {
-				s.log.Warn("image pull secret unusable", "secret", key, "err", err)
-			}
-			cache[key] = cfg
+			pass[key] = ps
 		}
-		if cfg != nil {
-			kc = append(kc, cfg)
+		if ps.cfg != nil {
+			kc = append(kc, ps.cfg)
 		}
 	}
 	if len(kc) == 0 {
 		return s.opts.Keychain
 	}
 	return authn.NewMultiKeychain(kc, s.opts.Keychain)
+}
+
+func (s *Scanner) readPullSecret(ctx context.Context, ns, name string) DockerConfig {
+	gctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	sec, err := s.cs.CoreV1().Secrets(ns).Get(gctx, name, metav1.GetOptions{})
+	var cfg DockerConfig
+	if err == nil {
+		data := sec.Data[corev1.DockerConfigJsonKey]
+		if len(data) == 0 {
+			data = sec.Data[corev1.DockerConfigKey]
+		}
+		cfg, err = ParseDockerConfig(data)
+	}
+	if err != nil {
+		s.log.Warn("image pull secret unusable", "secret", ns+"/"+name, "err", err)
+		return nil
+	}
+	return cfg
 }
 
 // resolve asks the registry for the digest of a tag (cached for five minutes).

@@ -154,6 +154,20 @@ type Rating struct {
 	Severity string  `json:"severity"`
 	Score    float64 `json:"score,omitempty"`
 	Vector   string  `json:"vector,omitempty"`
+	// From names the alias record the rating was taken from, when the record
+	// itself carries none (Go vulnerability database entries never do).
+	From string `json:"from,omitempty"`
+}
+
+// Rated reports whether the rating is a known level.
+func (r Rating) Rated() bool { return SeverityRank(r.Severity) > 0 }
+
+// Better reports whether r outranks o: the higher level, then the higher score.
+func (r Rating) Better(o Rating) bool {
+	if a, b := SeverityRank(r.Severity), SeverityRank(o.Severity); a != b {
+		return a > b
+	}
+	return r.Score > o.Score
 }
 
 // Rate derives the severity of r as it applies to a.
@@ -168,7 +182,7 @@ func (r *Record) Rate(a *Affected) Rating {
 			}
 		}
 	}
-	for _, raw := range []json.RawMessage{a.EcosystemSpecific, r.DatabaseSpecific} {
+	for _, raw := range []json.RawMessage{a.EcosystemSpecific, a.DatabaseSpecific, r.DatabaseSpecific} {
 		var ds struct {
 			Severity string `json:"severity"`
 		}
@@ -177,4 +191,33 @@ func (r *Record) Rate(a *Affected) Rating {
 		}
 	}
 	return Rating{Severity: SevUnknown}
+}
+
+// UnratedRank orders records that carry no severity among themselves, since
+// their level says nothing: 2 when the database's maintainers reviewed the
+// record (the Go database marks imported, unchecked GHSA copies UNREVIEWED),
+// plus 1 when it names the affected symbols, which makes the report precise.
+// It is never compared with the rank of a level.
+func (r *Record) UnratedRank(a *Affected) int {
+	n := 0
+	var ds struct {
+		ReviewStatus string `json:"review_status"`
+	}
+	if len(r.DatabaseSpecific) > 0 && json.Unmarshal(r.DatabaseSpecific, &ds) == nil && ds.ReviewStatus == "REVIEWED" {
+		n += 2
+	}
+	var es struct {
+		Imports []struct {
+			Symbols []string `json:"symbols"`
+		} `json:"imports"`
+	}
+	if a != nil && len(a.EcosystemSpecific) > 0 && json.Unmarshal(a.EcosystemSpecific, &es) == nil {
+		for _, im := range es.Imports {
+			if len(im.Symbols) > 0 {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }

@@ -54,6 +54,8 @@ type Affected struct {
 	Versions          []string        `json:"versions,omitempty"`
 	Severity          []Severity      `json:"severity,omitempty"`
 	EcosystemSpecific json.RawMessage `json:"ecosystem_specific,omitempty"`
+	// DatabaseSpecific may carry a per-package severity word (GHSA, Ubuntu).
+	DatabaseSpecific json.RawMessage `json:"database_specific,omitempty"`
 }
 
 // Package identifies a package within an ecosystem ("Go", "Debian:12", "Alpine:v3.20").

@@ -18,16 +18,19 @@ import (
 
 // Finding is one vulnerability in one package.
 type Finding struct {
-	ID        string   `json:"id"`
-	Aliases   []string `json:"aliases,omitempty"`
-	Summary   string   `json:"summary,omitempty"`
-	Severity  string   `json:"severity"`
-	Score     float64  `json:"score,omitempty"`
-	Vector    string   `json:"vector,omitempty"`
-	Package   string   `json:"package"`
-	Version   string   `json:"version"`
-	Ecosystem string   `json:"ecosystem"`
-	Type      string   `json:"type"`
+	ID       string   `json:"id"`
+	Aliases  []string `json:"aliases,omitempty"`
+	Summary  string   `json:"summary,omitempty"`
+	Severity string   `json:"severity"`
+	Score    float64  `json:"score,omitempty"`
+	Vector   string   `json:"vector,omitempty"`
+	// SeverityFrom names the alias (e.g. a GHSA record) the severity was
+	// taken from when the advisory itself carries none.
+	SeverityFrom string `json:"severityFrom,omitempty"`
+	Package      string `json:"package"`
+	Version      string `json:"version"`
+	Ecosystem    string `json:"ecosystem"`
+	Type         string `json:"type"`
 	// Source is the source package of an OS package (what the advisory names).
 	Source string `json:"source,omitempty"`
 	PURL   string `json:"purl,omitempty"`
@@ -38,6 +41,8 @@ type Finding struct {
 	Fixed       string `json:"fixed,omitempty"`
 	Remediation string `json:"remediation"`
 	URL         string `json:"url,omitempty"`
+
+	unrated int // osv.UnratedRank, orders findings without a severity
 }
 
 // Remediation is the step for one package that clears all its findings.
@@ -185,13 +190,16 @@ func Match(inv *inventory.Inventory, db *vulndb.DB) ([]Finding, []string) {
 					continue
 				}
 				seen[e.Record.ID] = true
-				rate := e.Record.Rate(e.Affected)
+				rate := db.Rate(e)
 				f := Finding{
 					ID: e.Record.ID, Aliases: e.Record.Aliases, Summary: summary(e.Record),
-					Severity: rate.Severity, Score: rate.Score, Vector: rate.Vector,
+					Severity: rate.Severity, Score: rate.Score, Vector: rate.Vector, SeverityFrom: rate.From,
 					Package: p.Name, Version: p.Version, Ecosystem: p.Ecosystem, Type: p.Type, PURL: p.PURL, Source: p.SourceName,
 					Path: p.Path, Layer: p.Layer, BaseLayer: layerBase[p.Layer] && p.Layer >= 0, Fixed: m.Fixed,
 					URL: advisoryURL(e.Record),
+				}
+				if !rate.Rated() {
+					f.unrated = e.Record.UnratedRank(e.Affected)
 				}
 				f.Remediation = remediationText(f, inv)
 				out = append(out, f)
@@ -207,6 +215,16 @@ func Match(inv *inventory.Inventory, db *vulndb.DB) ([]Finding, []string) {
 				return 1
 			}
 			return -1
+		}
+		// Unrated: reviewed and precise advisories first, then those with a fix.
+		if c := b.unrated - a.unrated; c != 0 {
+			return c
+		}
+		if af, bf := a.Fixed != "", b.Fixed != ""; af != bf {
+			if af {
+				return -1
+			}
+			return 1
 		}
 		if c := strings.Compare(a.Package, b.Package); c != 0 {
 			return c

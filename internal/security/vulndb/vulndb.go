@@ -61,6 +61,10 @@ type DB struct {
 	Meta  Meta
 	index map[string]map[string][]Entry // base ecosystem → package name → entries
 	total int
+	byID  map[string]*osv.Record
+	// aliasedBy lists the records naming an id among their aliases: aliases
+	// are not always listed both ways.
+	aliasedBy map[string][]*osv.Record
 }
 
 // Entry is one affected package of one record.
@@ -85,6 +89,71 @@ func (db *DB) Lookup(eco, name string) []Entry {
 	return db.index[base][NormalizeName(base, name)]
 }
 
+// Record returns the record with an id (nil when absent).
+func (db *DB) Record(id string) *osv.Record { return db.byID[id] }
+
+// Rate is the severity of an entry: its own, or, when it has none, that of
+// the highest rated record among its aliases present in the database — e.g.
+// the GHSA copy of a Go vulnerability database entry, which carries CVSS
+// where the Go entry never does. An alias's rating for the same package is
+// preferred to its record-wide one. Without any, the entry stays unknown.
+func (db *DB) Rate(e Entry) osv.Rating {
+	own := e.Record.Rate(e.Affected)
+	if own.Rated() {
+		return own
+	}
+	var best osv.Rating
+	for _, r := range db.aliases(e.Record) {
+		rt := r.Rate(sameAffected(r, e.Affected))
+		if !rt.Rated() {
+			continue
+		}
+		rt.From = r.ID
+		if !best.Rated() || rt.Better(best) || (!best.Better(rt) && rt.From < best.From) {
+			best = rt
+		}
+	}
+	if best.Rated() {
+		return best
+	}
+	return own
+}
+
+// aliases are the other records in the database for the same vulnerability:
+// those named in r's aliases and upstream ids, and those naming r.
+func (db *DB) aliases(r *osv.Record) []*osv.Record {
+	var out []*osv.Record
+	seen := map[string]bool{r.ID: true}
+	add := func(o *osv.Record) {
+		if o != nil && !seen[o.ID] {
+			seen[o.ID] = true
+			out = append(out, o)
+		}
+	}
+	for _, ids := range [][]string{r.Aliases, r.Upstream} {
+		for _, id := range ids {
+			add(db.byID[id])
+		}
+	}
+	for _, o := range db.aliasedBy[r.ID] {
+		add(o)
+	}
+	return out
+}
+
+// sameAffected is r's entry for the package a names, or an empty one (so
+// only r's record-wide severity applies).
+func sameAffected(r *osv.Record, a *osv.Affected) *osv.Affected {
+	base := osv.BaseEcosystem(a.Package.Ecosystem)
+	for i := range r.Affected {
+		o := &r.Affected[i]
+		if osv.BaseEcosystem(o.Package.Ecosystem) == base && NormalizeName(base, o.Package.Name) == NormalizeName(base, a.Package.Name) {
+			return o
+		}
+	}
+	return &osv.Affected{}
+}
+
 // NormalizeName applies an ecosystem's name equivalence (PEP 503 for PyPI).
 func NormalizeName(baseEco, name string) string {
 	if baseEco == "PyPI" {
@@ -97,15 +166,18 @@ var pypiSep = regexp.MustCompile(`[-_.]+`)
 
 // FromRecords indexes records in memory (used by Load and by tests).
 func FromRecords(meta Meta, recs []*osv.Record) *DB {
-	db := &DB{Meta: meta, index: map[string]map[string][]Entry{}}
-	seen := map[string]bool{}
+	db := &DB{Meta: meta, index: map[string]map[string][]Entry{}, byID: map[string]*osv.Record{}, aliasedBy: map[string][]*osv.Record{}}
 	for _, r := range recs {
 		if !r.Withdrawn.IsZero() {
 			continue
 		}
-		if !seen[r.ID] {
-			seen[r.ID] = true
+		if db.byID[r.ID] == nil {
+			// A record affecting several ecosystems is stored (and loaded) once per ecosystem.
+			db.byID[r.ID] = r
 			db.total++
+			for _, a := range r.Aliases {
+				db.aliasedBy[a] = append(db.aliasedBy[a], r)
+			}
 		}
 		for i := range r.Affected {
 			a := &r.Affected[i]
