@@ -70,6 +70,23 @@ func LogsToRecords(ld plog.Logs) []logs.Record {
 	out := make([]logs.Record, 0, ld.LogRecordCount())
 	now := time.Now()
 	rls := ld.ResourceLogs()
+	// All records' fields share one backing array (one allocation per batch
+	// instead of one per line); each record's slice has room for the fields
+	// the pipeline adds (level, zone) and reallocates only beyond that.
+	const extra = 3 + 2
+	total := 0
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		nres := rl.Resource().Attributes().Len()
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				total += nres + lrs.At(k).Attributes().Len() + extra
+			}
+		}
+	}
+	buf := make([]logs.Field, total)
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		resFields := appendAttrs(nil, rl.Resource().Attributes(), resourceFieldNames)
@@ -78,7 +95,9 @@ func LogsToRecords(ld plog.Logs) []logs.Record {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
-				fields := make([]logs.Field, 0, len(resFields)+lr.Attributes().Len()+3)
+				n := len(resFields) + lr.Attributes().Len() + extra
+				fields := buf[:0:n]
+				buf = buf[n:]
 				fields = append(fields, resFields...)
 				fields = appendAttrs(fields, lr.Attributes(), recordFieldNames)
 				fields = append(fields, logs.Field{Name: "_msg", Value: clean(lr.Body().AsString())})

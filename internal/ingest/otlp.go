@@ -3,6 +3,7 @@
 package ingest
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,7 +87,7 @@ func (h *Handler) maxBody() int64 {
 // readBody reads a possibly gzip-compressed body, enforcing the size limit on
 // both the wire bytes and the decompressed bytes (a small gzip bomb is still a 413).
 // Remote-write's snappy framing is its own and is left to the caller (passSnappy).
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, passSnappy bool) ([]byte, error) {
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, passSnappy bool) ([]byte, func(), error) {
 	limit := h.maxBody()
 	var rd io.Reader = http.MaxBytesReader(w, r.Body, limit)
 	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); {
@@ -94,23 +96,47 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, passSnappy bo
 	case enc == "gzip":
 		gz, err := gzip.NewReader(rd)
 		if err != nil {
-			return nil, errorf(http.StatusBadRequest, "bad gzip body: %v", err)
+			return nil, nil, errorf(http.StatusBadRequest, "bad gzip body: %v", err)
 		}
 		defer gz.Close()
 		rd = gz
 	default:
-		return nil, errorf(http.StatusUnsupportedMediaType, "unsupported Content-Encoding %q", r.Header.Get("Content-Encoding"))
+		return nil, nil, errorf(http.StatusUnsupportedMediaType, "unsupported Content-Encoding %q", r.Header.Get("Content-Encoding"))
 	}
-	b, err := io.ReadAll(io.LimitReader(rd, limit+1))
+	// Bodies are read into pooled buffers: a busy server reads hundreds of
+	// megabytes a second, and growing a fresh slice for each is a large share
+	// of its garbage. Decoders copy what they keep, so the buffer goes back
+	// to the pool once the request is decoded.
+	buf, _ := bodyPool.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	if n := r.ContentLength; n > 0 && n <= limit && r.Header.Get("Content-Encoding") == "" {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	release := func() {
+		if buf.Cap() <= maxPooledBody {
+			bodyPool.Put(buf)
+		}
+	}
+	_, err := buf.ReadFrom(io.LimitReader(rd, limit+1))
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || int64(len(b)) > limit {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "body larger than %d bytes", limit)
+	if errors.As(err, &mbe) || int64(buf.Len()) > limit {
+		release()
+		return nil, nil, errorf(http.StatusRequestEntityTooLarge, "body larger than %d bytes", limit)
 	}
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "read body: %v", err)
+		release()
+		return nil, nil, errorf(http.StatusBadRequest, "read body: %v", err)
 	}
-	return b, nil
+	return buf.Bytes(), release, nil
 }
+
+var bodyPool sync.Pool
+
+// maxPooledBody: larger buffers are left to the garbage collector.
+const maxPooledBody = 16 << 20
 
 func otlpEncoding(r *http.Request) (encoding, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -160,12 +186,14 @@ func (h *Handler) otlpLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := h.readBody(w, r, false)
+	body, release, err := h.readBody(w, r, false)
 	if err != nil {
 		return err
 	}
 	req := plogotlp.NewExportRequest()
-	if err := unmarshal(req, enc, body); err != nil {
+	err = unmarshal(req, enc, body)
+	release()
+	if err != nil {
 		return err
 	}
 	records := LogsToRecords(req.Logs())
@@ -195,12 +223,14 @@ func (h *Handler) otlpMetrics(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := h.readBody(w, r, false)
+	body, release, err := h.readBody(w, r, false)
 	if err != nil {
 		return err
 	}
 	req := pmetricotlp.NewExportRequest()
-	if err := unmarshal(req, enc, body); err != nil {
+	err = unmarshal(req, enc, body)
+	release()
+	if err != nil {
 		return err
 	}
 	series, dropped := MetricsToSeries(req.Metrics())

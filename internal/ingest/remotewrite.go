@@ -31,10 +31,11 @@ func (h *Handler) remoteWrite(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusUnsupportedMediaType, "only remote-write 1.0 (prometheus.WriteRequest) is accepted, got %q", p)
 		}
 	}
-	compressed, err := h.readBody(w, r, true)
+	compressed, release, err := h.readBody(w, r, true)
 	if err != nil {
 		return err
 	}
+	defer release()
 	n, err := snappy.DecodedLen(compressed)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "bad snappy body: %v", err)

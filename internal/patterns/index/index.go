@@ -411,34 +411,34 @@ func (x *Index) write(ctx context.Context, writes []templateWrite, counts map[co
 		ids[w.minerID] = id
 		newIDs[w.minerID] = id
 	}
-	// Every count goes to its minute and to its hour (the rollup for long windows).
-	const upsert = `(bucket, namespace, pod, container, node, file, id, count, first, last)
-		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(bucket, namespace, pod, container, node, file, id) DO UPDATE SET
-			count = count + excluded.count, first = min(first, excluded.first), last = max(last, excluded.last)`
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO patterns_counts`+upsert)
-	if err != nil {
-		return fmt.Errorf("prepare counts: %w", err)
-	}
-	defer stmt.Close()
-	hourly, err := tx.PrepareContext(ctx, `INSERT INTO patterns_counts_hourly`+upsert)
-	if err != nil {
-		return fmt.Errorf("prepare counts: %w", err)
-	}
-	defer hourly.Close()
+	// Every count goes to its minute and to its hour (the rollup for long
+	// windows). Hours are summed here first, and rows go in multi-row
+	// statements: a backlog spanning hours makes thousands of rows per flush.
+	minute := make([]countRow, 0, len(counts))
+	hourIdx := map[countKey]int{}
+	var hour []countRow
 	for k, a := range counts {
 		id, ok := ids[k.id]
 		if !ok {
 			return fmt.Errorf("pattern %d has counts but no stored template", k.id)
 		}
-		s := k.stream
-		if _, err := stmt.ExecContext(ctx, k.bucket, s.namespace, s.pod, s.container, s.node, s.file, id, a.count, a.first, a.last); err != nil {
-			return fmt.Errorf("write counts: %w", err)
+		minute = append(minute, countRow{k.bucket, k.stream, id, a.count, a.first, a.last})
+		hk := k
+		hk.bucket = k.bucket / int64(Hour) * int64(Hour)
+		if i, ok := hourIdx[hk]; ok {
+			h := &hour[i]
+			h.count += a.count
+			h.first, h.last = min(h.first, a.first), max(h.last, a.last)
+		} else {
+			hourIdx[hk] = len(hour)
+			hour = append(hour, countRow{hk.bucket, k.stream, id, a.count, a.first, a.last})
 		}
-		hour := k.bucket / int64(Hour) * int64(Hour)
-		if _, err := hourly.ExecContext(ctx, hour, s.namespace, s.pod, s.container, s.node, s.file, id, a.count, a.first, a.last); err != nil {
-			return fmt.Errorf("write hourly counts: %w", err)
-		}
+	}
+	if err := upsertCounts(ctx, tx, "patterns_counts", minute); err != nil {
+		return fmt.Errorf("write counts: %w", err)
+	}
+	if err := upsertCounts(ctx, tx, "patterns_counts_hourly", hour); err != nil {
+		return fmt.Errorf("write hourly counts: %w", err)
 	}
 	if err := more(tx, ids); err != nil {
 		return fmt.Errorf("record merges: %w", err)
@@ -462,6 +462,59 @@ func (x *Index) write(ctx context.Context, writes []templateWrite, counts map[co
 		}
 	}
 	x.infoMu.Unlock()
+	return nil
+}
+
+type countRow struct {
+	bucket      int64
+	stream      stream
+	id          int64
+	count       int64
+	first, last int64
+}
+
+// countsPerStatement rows of 10 values each stay well under SQLite's limit
+// on bound parameters.
+const countsPerStatement = 200
+
+func upsertCounts(ctx context.Context, tx *sql.Tx, table string, rows []countRow) error {
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	args := make([]any, 0, 10*countsPerStatement)
+	for len(rows) > 0 {
+		n := min(len(rows), countsPerStatement)
+		st := stmts[n]
+		if st == nil {
+			var b strings.Builder
+			b.WriteString("INSERT INTO " + table + "(bucket, namespace, pod, container, node, file, id, count, first, last) VALUES ")
+			for i := range n {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			}
+			b.WriteString(` ON CONFLICT(bucket, namespace, pod, container, node, file, id) DO UPDATE SET
+				count = count + excluded.count, first = min(first, excluded.first), last = max(last, excluded.last)`)
+			var err error
+			if st, err = tx.PrepareContext(ctx, b.String()); err != nil {
+				return fmt.Errorf("prepare: %w", err)
+			}
+			stmts[n] = st
+		}
+		args = args[:0]
+		for _, r := range rows[:n] {
+			s := r.stream
+			args = append(args, r.bucket, s.namespace, s.pod, s.container, s.node, s.file, r.id, r.count, r.first, r.last)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
 	return nil
 }
 
