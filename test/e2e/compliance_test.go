@@ -558,6 +558,101 @@ func TestCompliance(t *testing.T) {
 		b.waitCount(`#compliance-reports tr[data-report]`, 10*time.Second, func(n int) bool { return n >= 2 })
 		b.shot("compliance-reports.png")
 	})
+
+	t.Run("reports tab shows kinds and the vulnerability CSV", func(t *testing.T) {
+		b := openBrowser(t, s)
+		// The lists are loaded (a later render would reset the form's fields).
+		b.open("/security/compliance?tab=reports", "#compliance-reports")
+		// A daily schedule of both sections, made through the form; fields are
+		// set by value and announced with the event a user's edit fires.
+		set := func(id, value, event string) chromedp.Action[chromedp.Void] {
+			return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = %q; e.dispatchEvent(new Event(%q, {bubbles: true})); })()`, id, value, event))
+		}
+		pick := func(id, value string) chromedp.Action[chromedp.Void] { return set(id, value, "change") }
+		b.do("fill the schedule form",
+			set("schedule-name", "", "input"),
+			chromedp.SendKeys(chromedp.ID("schedule-name"), "Nightly security"),
+			pick("schedule-kind", "both"),
+			pick("schedule-cadence", "daily"),
+			chromedp.SendKeys(chromedp.ID("schedule-recipients"), "nightly@example.com"),
+			chromedp.Click(chromedp.ID("schedule-submit")),
+		)
+		b.waitText(`#compliance-schedules tr[data-kind="both"]:last-child`, 10*time.Second, func(s string) bool {
+			return strings.Contains(s, "Nightly security") && strings.Contains(s, "Compliance + vulnerabilities") && strings.Contains(s, "daily at 07:00 UTC")
+		})
+		var scheds []struct {
+			ID                  int64
+			Name, Kind, Cadence string
+			Recipients          []string
+		}
+		b2, _ := s.get(t, "/api/compliance/report-schedules")
+		if err := json.Unmarshal(b2, &scheds); err != nil {
+			t.Fatal(err)
+		}
+		var nightly int64
+		for _, sc := range scheds {
+			if sc.Name == "Nightly security" {
+				nightly = sc.ID
+				if sc.Kind != "both" || sc.Cadence != "daily" || !contains(sc.Recipients, "nightly@example.com") {
+					t.Errorf("schedule from the form: %+v", sc)
+				}
+			}
+		}
+		if nightly == 0 {
+			t.Fatalf("the form did not store the schedule: %s", b2)
+		}
+
+		// Send it now, then generate a compliance-only report beside it.
+		reportRows := `#compliance-reports tr[data-report]`
+		n := b.count(reportRows)
+		b.do("send the schedule now", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#compliance-schedules tr[data-schedule="%d"] button`, nightly))))
+		b.waitCount(reportRows, 60*time.Second, func(c int) bool { return c == n+1 })
+		b.do("generate a compliance report", pick("report-kind", "compliance"), chromedp.Click(chromedp.ID("report-generate")))
+		b.waitCount(reportRows, 60*time.Second, func(c int) bool { return c == n+2 })
+
+		var list []struct {
+			ID         int64
+			ScheduleID int64 `json:"scheduleId"`
+			Kind       string
+			Title      string
+		}
+		b2, _ = s.get(t, "/api/compliance/reports")
+		if err := json.Unmarshal(b2, &list); err != nil || len(list) < 2 {
+			t.Fatalf("reports: %v %s", err, b2)
+		}
+		comp, both := list[0], list[1]
+		if comp.Kind != "compliance" || comp.Title != "Compliance report" || both.Kind != "both" || both.ScheduleID != nightly {
+			t.Fatalf("newest reports: %+v %+v", comp, both)
+		}
+		row := func(id int64) string { return fmt.Sprintf(`#compliance-reports tr[data-report="%d"]`, id) }
+		if k := b.text(row(both.ID) + " .report-kind"); k != "Compliance + vulnerabilities" {
+			t.Errorf("kind shown for the scheduled report: %q", k)
+		}
+		if k := b.text(row(comp.ID) + " .report-kind"); k != "Compliance" {
+			t.Errorf("kind shown for the compliance report: %q", k)
+		}
+		// The vulnerability summary: this cluster's scanner has no database, so
+		// no severity counts, but the diff and image counts are there.
+		if v := b.text(row(both.ID) + " .report-vuln-cell"); !regexp.MustCompile(`· \d+ new, \d+ fixed\s*\d+ images? · \d+ fixable`).MatchString(v) {
+			t.Errorf("vulnerability summary of the scheduled report: %q", v)
+		}
+		if v := b.text(row(comp.ID) + " .report-vuln-cell"); v != "—" {
+			t.Errorf("vulnerability summary of the compliance report: %q", v)
+		}
+		href, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).getAttribute?.("href") || ""`, row(both.ID)+" a.report-dl-vulns")))
+		if err != nil || href != fmt.Sprintf("/api/compliance/reports/%d/vulnerabilities.csv", both.ID) {
+			t.Errorf("vulnerability CSV link: %v %q", err, href)
+		} else if body, code := s.get(t, href); code != 200 || !bytes.HasPrefix(body, []byte("severity,id,image")) {
+			t.Errorf("the vulnerability CSV link serves %d %.200s", code, body)
+		}
+		if n := b.count(row(comp.ID) + " a.report-dl-vulns"); n != 0 {
+			t.Errorf("a compliance-only report offers %d vulnerability CSV links", n)
+		}
+		if n := b.count(row(comp.ID) + " a.report-dl-csv"); n != 1 {
+			t.Errorf("the compliance report offers %d CSV links", n)
+		}
+		b.shot("reports.png")
+	})
 }
 
 func contains(list []string, s string) bool {

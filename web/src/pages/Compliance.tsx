@@ -16,20 +16,26 @@ import {
   deleteException,
   deleteSchedule,
   generateReport,
+  hasCompliance,
+  hasVulns,
   listExceptions,
   listReports,
   listSchedules,
   refs,
+  REPORT_KINDS,
   runSchedule,
   SEVS,
   type ControlStatus,
   type Exception,
   type Finding,
+  type ReportKind,
+  type ReportVulnSummary,
   type Schedule,
   type Score,
   type StoredReport,
   type Summary,
 } from './ComplianceApi';
+import { SEVERITIES } from './VulnApi';
 import './Compliance.css';
 
 const TABS = [
@@ -470,12 +476,69 @@ function ExceptionsTab(props: { controls: ControlStatus[]; onChange: () => void 
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
+const KIND_LABEL: Record<ReportKind, string> = {
+  compliance: 'Compliance',
+  vulnerabilities: 'Vulnerabilities',
+  both: 'Compliance + vulnerabilities',
+};
+
+function KindBadge(props: { kind?: ReportKind }) {
+  const k = props.kind ?? 'compliance';
+  return (
+    <span class={`badge badge-muted report-kind report-kind-${k}`} data-kind={k}>
+      {KIND_LABEL[k] ?? k}
+    </span>
+  );
+}
+
+function KindSelect(props: { id: string; value: ReportKind; onChange: (k: ReportKind) => void }) {
+  return (
+    <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as ReportKind)}>
+      {REPORT_KINDS.map((k) => (
+        <option key={k.value} value={k.value}>
+          {k.label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** "3 critical, 5 high · 2 new, 1 fixed" with the image and fixable counts below. */
+function VulnSummaryCell(props: { v: ReportVulnSummary }) {
+  const { v } = props;
+  const sevs = SEVERITIES.filter((s) => (v.countsBySeverity?.[s] ?? 0) > 0);
+  return (
+    <>
+      <div class="report-vulns">
+        {sevs.length === 0 ? (
+          <span>0 findings</span>
+        ) : (
+          sevs.map((s, i) => (
+            <span key={s}>
+              {i > 0 && ', '}
+              <span class={s === 'unknown' ? 'muted' : `ctext-${s}`}>
+                {v.countsBySeverity[s]} {s === 'unknown' ? 'unrated' : s}
+              </span>
+            </span>
+          ))
+        )}
+        {' · '}
+        <span class={v.new ? 'ctext-high' : ''}>{v.new} new</span>, <span class={v.fixed ? 'comp-good' : ''}>{v.fixed} fixed</span>
+      </div>
+      <div class="muted comp-small">
+        {fmtCount(v.images)} {v.images === 1 ? 'image' : 'images'} · {fmtCount(v.fixable)} fixable
+      </div>
+    </>
+  );
+}
+
 function ReportsTab() {
   const [reports, setReports] = useState<StoredReport[]>([]);
   const [schedules, setSchedules] = useState<Schedule[]>([]);
   const [err, setErr] = useState('');
   const [busy, setBusy] = useState(false);
-  const [form, setForm] = useState({ name: 'Weekly compliance', cadence: 'weekly', hour: '7', weekday: '1', recipients: '' });
+  const [form, setForm] = useState({ name: 'Weekly security report', kind: 'both' as ReportKind, cadence: 'weekly', hour: '7', weekday: '1', recipients: '' });
+  const [genKind, setGenKind] = useState<ReportKind>('both');
   const load = useCallback(() => {
     Promise.all([listReports(), listSchedules()])
       .then(([r, s]) => {
@@ -502,6 +565,7 @@ function ReportsTab() {
     act(() =>
       addSchedule({
         name: form.name,
+        kind: form.kind,
         cadence: form.cadence as Schedule['cadence'],
         hour: Number(form.hour),
         weekday: Number(form.weekday),
@@ -518,12 +582,19 @@ function ReportsTab() {
       <div class="panel">
         <div class="panel-head">
           <h2>Schedules</h2>
-          <p class="muted">Reports are mailed as HTML with CSV and JSON attachments; each lists what is new and fixed since the previous one.</p>
+          <p class="muted">
+            Reports are mailed as HTML with CSV and JSON attachments (a vulnerability section adds its own CSV); each lists what is new and fixed since the
+            previous one.
+          </p>
         </div>
         <form class="comp-form" id="schedule-form" onSubmit={submit}>
           <label>
             Name
             <input id="schedule-name" value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />
+          </label>
+          <label>
+            Content
+            <KindSelect id="schedule-kind" value={form.kind} onChange={(kind) => setForm({ ...form, kind })} />
           </label>
           <label>
             Cadence
@@ -559,9 +630,12 @@ function ReportsTab() {
         <table class="table" id="compliance-schedules">
           <tbody>
             {schedules.map((s) => (
-              <tr key={s.id}>
+              <tr key={s.id} data-schedule={s.id} data-kind={s.kind}>
                 <td>
                   <b>{s.name}</b>
+                </td>
+                <td>
+                  <KindBadge kind={s.kind} />
                 </td>
                 <td>
                   {s.cadence === 'weekly' ? `${WEEKDAYS[s.weekday]}s` : 'daily'} at {String(s.hour).padStart(2, '0')}:00 UTC
@@ -582,11 +656,14 @@ function ReportsTab() {
         </table>
       </div>
       <div class="panel table-panel">
-        <div class="panel-head">
+        <div class="panel-head report-head">
           <h2>Reports</h2>
-          <button type="button" class="btn" id="report-generate" disabled={busy} onClick={() => act(() => generateReport('Compliance report', []))}>
-            Generate now
-          </button>
+          <div class="report-generate">
+            <KindSelect id="report-kind" value={genKind} onChange={setGenKind} />
+            <button type="button" class="btn" id="report-generate" disabled={busy} onClick={() => act(() => generateReport(genKind, '', []))}>
+              Generate now
+            </button>
+          </div>
         </div>
         {reports.length === 0 ? (
           <Empty title="No reports yet">Generate one now or add a schedule.</Empty>
@@ -596,37 +673,70 @@ function ReportsTab() {
               <tr>
                 <th>Time</th>
                 <th>Report</th>
-                <th>Scores</th>
-                <th class="num">New</th>
-                <th class="num">Fixed</th>
+                <th>Compliance</th>
+                <th>Vulnerabilities</th>
                 <th>Download</th>
               </tr>
             </thead>
             <tbody>
-              {reports.map((r) => (
-                <tr key={r.id} data-report={r.id}>
-                  <td>{fmtDateTime(r.time)}</td>
-                  <td>
-                    {r.title}
-                    {r.recipients?.length ? <div class="muted comp-small">mailed to {r.recipients.join(', ')}</div> : null}
-                    {r.mailError && <div class="ctext-high comp-small">mail failed: {r.mailError}</div>}
-                  </td>
-                  <td class="comp-small">{r.summary.scores.map((s) => `${s.id} ${s.score.toFixed(1)}%`).join(' · ')}</td>
-                  <td class="num ctext-high">{r.summary.new}</td>
-                  <td class="num comp-good">{r.summary.fixed}</td>
-                  <td class="comp-dl">
-                    <a href={`/api/compliance/reports/${r.id}/report.html`} target="_blank" rel="noopener">
-                      HTML
-                    </a>
-                    <a href={`/api/compliance/reports/${r.id}/report.csv`} download>
-                      CSV
-                    </a>
-                    <a href={`/api/compliance/reports/${r.id}/report.json`} download>
-                      JSON
-                    </a>
-                  </td>
-                </tr>
-              ))}
+              {reports.map((r) => {
+                const comp = hasCompliance(r.kind);
+                const vulns = hasVulns(r.kind) || !!r.summary.vulnerabilities;
+                return (
+                  <tr key={r.id} data-report={r.id} data-kind={r.kind}>
+                    <td class="comp-obj">{fmtDateTime(r.time)}</td>
+                    <td>
+                      <div>{r.title}</div>
+                      <KindBadge kind={r.kind} />
+                      {r.recipients?.length ? <div class="muted comp-small">mailed to {r.recipients.join(', ')}</div> : null}
+                      {r.mailError && <div class="ctext-high comp-small">mail failed: {r.mailError}</div>}
+                    </td>
+                    <td class="report-comp">
+                      {comp ? (
+                        <>
+                          <div class="comp-small">
+                            {(r.summary.scores ?? []).map((s, i) => (
+                              <span key={s.id}>
+                                {i > 0 && ' · '}
+                                <span class="report-score">
+                                  {s.id} {s.score.toFixed(1)}%
+                                </span>
+                              </span>
+                            ))}
+                          </div>
+                          <div class="comp-small">
+                            <span class={r.summary.new ? 'ctext-high' : ''}>{r.summary.new} new</span>,{' '}
+                            <span class={r.summary.fixed ? 'comp-good' : ''}>{r.summary.fixed} fixed</span> failed checks
+                          </div>
+                        </>
+                      ) : (
+                        <span class="muted">—</span>
+                      )}
+                    </td>
+                    <td class="report-vuln-cell">
+                      {r.summary.vulnerabilities ? <VulnSummaryCell v={r.summary.vulnerabilities} /> : <span class="muted">—</span>}
+                    </td>
+                    <td class="comp-dl">
+                      <a href={`/api/compliance/reports/${r.id}/report.html`} target="_blank" rel="noopener">
+                        HTML
+                      </a>
+                      {comp && (
+                        <a class="report-dl-csv" href={`/api/compliance/reports/${r.id}/report.csv`} download>
+                          {vulns ? 'Compliance CSV' : 'CSV'}
+                        </a>
+                      )}
+                      {vulns && (
+                        <a class="report-dl-vulns" href={`/api/compliance/reports/${r.id}/vulnerabilities.csv`} download>
+                          Vulnerabilities CSV
+                        </a>
+                      )}
+                      <a href={`/api/compliance/reports/${r.id}/report.json`} download>
+                        JSON
+                      </a>
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         )}

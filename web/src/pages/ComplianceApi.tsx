@@ -1,5 +1,6 @@
 // Types and calls of the compliance API (/api/compliance/...).
 import { getJSON, sendJSON } from '../api';
+import type { Severity as VulnSeverity } from './VulnApi';
 
 export type Sev = 'critical' | 'high' | 'medium' | 'low';
 export const SEVS: Sev[] = ['critical', 'high', 'medium', 'low'];
@@ -75,12 +76,41 @@ export interface Finding {
   exception?: Exception;
 }
 
+/** Which sections a report has. */
+export type ReportKind = 'compliance' | 'vulnerabilities' | 'both';
+export const REPORT_KINDS: { value: ReportKind; label: string }[] = [
+  { value: 'compliance', label: 'Compliance' },
+  { value: 'vulnerabilities', label: 'Vulnerabilities' },
+  { value: 'both', label: 'Both' },
+];
+/** Reports stored before kinds existed are compliance reports. */
+export const hasCompliance = (k: ReportKind | undefined) => (k ?? 'compliance') !== 'vulnerabilities';
+export const hasVulns = (k: ReportKind | undefined) => k === 'vulnerabilities' || k === 'both';
+
+/** The headline of a report's vulnerability section. */
+export interface ReportVulnSummary {
+  countsBySeverity: Partial<Record<VulnSeverity, number>>;
+  findings: number;
+  fixable: number;
+  images: number;
+  new: number;
+  fixed: number;
+}
+
 export interface StoredReport {
   id: number;
   scheduleId?: number;
+  kind: ReportKind;
   time: string;
   title: string;
-  summary: { scores: Score[]; failedBySeverity: Record<Sev, number>; new: number; fixed: number };
+  /** The compliance figures are empty in a vulnerabilities report. */
+  summary: {
+    scores: Score[] | null;
+    failedBySeverity: Record<Sev, number>;
+    new: number;
+    fixed: number;
+    vulnerabilities?: ReportVulnSummary;
+  };
   recipients?: string[];
   mailError?: string;
 }
@@ -88,6 +118,7 @@ export interface StoredReport {
 export interface Schedule {
   id?: number;
   name: string;
+  kind: ReportKind;
   cadence: 'daily' | 'weekly';
   hour: number;
   weekday: number;
@@ -104,8 +135,9 @@ export const listExceptions = () => getJSON<Exception[]>('/api/compliance/except
 export const addException = (x: Exception) => sendJSON<Exception>('POST', '/api/compliance/exceptions', x);
 export const deleteException = (id: number) => sendJSON<null>('DELETE', `/api/compliance/exceptions/${id}`);
 export const listReports = () => getJSON<StoredReport[]>('/api/compliance/reports');
-export const generateReport = (title: string, recipients: string[]) =>
-  sendJSON<StoredReport>('POST', '/api/compliance/reports', { title, recipients });
+/** An empty title lets the server name the report after its kind. */
+export const generateReport = (kind: ReportKind, title: string, recipients: string[]) =>
+  sendJSON<StoredReport>('POST', '/api/compliance/reports', { kind, title, recipients });
 export const listSchedules = () => getJSON<Schedule[]>('/api/compliance/report-schedules');
 export const addSchedule = (s: Schedule) => sendJSON<Schedule>('POST', '/api/compliance/report-schedules', s);
 export const deleteSchedule = (id: number) => sendJSON<null>('DELETE', `/api/compliance/report-schedules/${id}`);
