@@ -86,6 +86,7 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func addServerFlags(fs *pflag.FlagSet, c *server.Config) {
 	fs.StringVar(&c.Listen, "listen", ":8080", "address to serve HTTP(S) on")
+	fs.IntVar(&c.GCPercent, "gc-percent", 200, "Go garbage collection target (as GOGC; GOGC in the environment wins): higher ingests faster for more memory; pair with GOMEMLIMIT")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for all stored data")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (serve HTTPS when set)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file")

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +52,10 @@ type Config struct {
 	MetricsRetention time.Duration
 	MetricsMaxBytes  int64
 	LogsRetention    time.Duration
+	// GCPercent is the garbage collection target set at start unless GOGC is
+	// in the environment: the log engine's ingest allocates heavily and
+	// collecting at 100 % costs it about an eighth of its throughput.
+	GCPercent int
 	// LogsRetentionCheck is how often per-namespace log retention is enforced.
 	LogsRetentionCheck time.Duration
 	LogsMaxDiskBytes   int64
@@ -122,6 +128,9 @@ type Server struct {
 func New(ctx context.Context, cfg Config, log *slog.Logger) (s *Server, err error) {
 	if err := cfg.Kubelet.validate(); err != nil {
 		return nil, err
+	}
+	if cfg.GCPercent > 0 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.GCPercent)
 	}
 	srv := &Server{cfg: cfg, log: log}
 	s = srv

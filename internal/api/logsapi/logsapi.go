@@ -350,17 +350,20 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.Header().Set("Content-Type", "application/stream+json")
 	}
-	w.WriteHeader(http.StatusOK)
-	flusher.Flush()
-
+	// Subscribe before the client sees the response start: a line written
+	// right after it must be in the tail.
 	if sub, ok := a.Store.(logs.Subscriber); ok && r.FormValue("start_offset") == "" {
 		if rows, lost, stop, err := sub.Subscribe(q, 50_000); err == nil {
 			defer stop()
+			w.WriteHeader(http.StatusOK)
+			flusher.Flush()
 			streamRows(r.Context(), w, flusher, rows, lost, sse)
 			return
 		}
 		// A query with pipes cannot be matched row by row: poll instead.
 	}
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
 
 	poll, lag := a.TailPoll, a.TailLag
 	if poll <= 0 {
