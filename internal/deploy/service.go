@@ -17,6 +17,8 @@ import (
 	release "helm.sh/helm/v4/pkg/release/v1"
 
 	"vigil/internal/events"
+	"vigil/internal/httpjson"
+	"vigil/internal/store/sqlutil"
 )
 
 // EventRecorder records vigil events (events.Store does).
@@ -291,17 +293,8 @@ func (s *Service) Latest(ctx context.Context) ([]*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("drift reports: %w", err)
 	}
-	var raw []string
-	for rows.Next() {
-		var b string
-		if err := rows.Scan(&b); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		raw = append(raw, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	raw, err := sqlutil.Strings(rows)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]*Report, 0, len(raw))
@@ -472,11 +465,10 @@ func (s *Service) Register(mux *http.ServeMux, wrap func(http.Handler) http.Hand
 	mux.Handle("POST /api/automation/drift/check", wrap(http.HandlerFunc(s.serveCheck)))
 }
 
+// writeJSON answers JSON no cache may keep: drift changes between requests.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	httpjson.Write(w, code, v)
 }
 
 func (s *Service) serveStatus(w http.ResponseWriter, r *http.Request) {

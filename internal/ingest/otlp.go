@@ -176,76 +176,71 @@ func writeOTLPResponse(w http.ResponseWriter, enc encoding, resp marshaler) {
 
 // ServeOTLPLogs handles POST /v1/logs.
 func (h *Handler) ServeOTLPLogs(w http.ResponseWriter, r *http.Request) {
-	if err := h.otlpLogs(w, r); err != nil {
-		h.writeError(w, r, err)
-	}
-}
-
-func (h *Handler) otlpLogs(w http.ResponseWriter, r *http.Request) error {
-	enc, err := otlpEncoding(r)
-	if err != nil {
-		return err
-	}
-	body, release, err := h.readBody(w, r, false)
-	if err != nil {
-		return err
-	}
 	req := plogotlp.NewExportRequest()
-	err = unmarshal(req, enc, body)
-	release()
-	if err != nil {
-		return err
-	}
-	records := LogsToRecords(req.Logs())
-	if h.Pipeline != nil {
-		records = h.Pipeline.Process(records, time.Now())
-	}
-	if err := h.Logs.Write(r.Context(), records); err != nil {
-		return fmt.Errorf("store %d log records: %w", len(records), err)
-	}
-	if h.OnStored != nil {
-		h.OnStored(records)
-	}
-	h.LinesIn.Add(int64(len(records)))
-	writeOTLPResponse(w, enc, plogotlp.NewExportResponse())
-	return nil
+	h.serveOTLP(w, r, req, func() (marshaler, error) {
+		records := LogsToRecords(req.Logs())
+		if h.Pipeline != nil {
+			records = h.Pipeline.Process(records, time.Now())
+		}
+		if err := h.Logs.Write(r.Context(), records); err != nil {
+			return nil, fmt.Errorf("store %d log records: %w", len(records), err)
+		}
+		if h.OnStored != nil {
+			h.OnStored(records)
+		}
+		h.LinesIn.Add(int64(len(records)))
+		return plogotlp.NewExportResponse(), nil
+	})
 }
 
 // ServeOTLPMetrics handles POST /v1/metrics.
 func (h *Handler) ServeOTLPMetrics(w http.ResponseWriter, r *http.Request) {
-	if err := h.otlpMetrics(w, r); err != nil {
-		h.writeError(w, r, err)
-	}
+	req := pmetricotlp.NewExportRequest()
+	h.serveOTLP(w, r, req, func() (marshaler, error) {
+		series, dropped := MetricsToSeries(req.Metrics())
+		st, err := h.Metrics.Write(r.Context(), series)
+		if err != nil {
+			return nil, fmt.Errorf("store %d series: %w", len(series), err)
+		}
+		h.SamplesIn.Add(int64(st.Samples))
+		resp := pmetricotlp.NewExportResponse()
+		if rejected := st.Rejected + dropped; rejected > 0 {
+			resp.PartialSuccess().SetRejectedDataPoints(int64(rejected))
+			resp.PartialSuccess().SetErrorMessage("some data points were out of bounds or of an unsupported kind")
+		}
+		return resp, nil
+	})
 }
 
-func (h *Handler) otlpMetrics(w http.ResponseWriter, r *http.Request) error {
+// serveOTLP decodes an OTLP/HTTP export request into req, has store keep
+// what it holds and answers store's response in the request's encoding.
+func (h *Handler) serveOTLP(w http.ResponseWriter, r *http.Request, req unmarshaler, store func() (marshaler, error)) {
+	enc, err := h.decodeOTLP(w, r, req)
+	var resp marshaler
+	if err == nil {
+		resp, err = store()
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeOTLPResponse(w, enc, resp)
+}
+
+// decodeOTLP reads the body into req, handing the body's buffer back as
+// soon as req holds its own copy.
+func (h *Handler) decodeOTLP(w http.ResponseWriter, r *http.Request, req unmarshaler) (encoding, error) {
 	enc, err := otlpEncoding(r)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	body, release, err := h.readBody(w, r, false)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	req := pmetricotlp.NewExportRequest()
 	err = unmarshal(req, enc, body)
 	release()
-	if err != nil {
-		return err
-	}
-	series, dropped := MetricsToSeries(req.Metrics())
-	st, err := h.Metrics.Write(r.Context(), series)
-	if err != nil {
-		return fmt.Errorf("store %d series: %w", len(series), err)
-	}
-	h.SamplesIn.Add(int64(st.Samples))
-	resp := pmetricotlp.NewExportResponse()
-	if rejected := st.Rejected + dropped; rejected > 0 {
-		resp.PartialSuccess().SetRejectedDataPoints(int64(rejected))
-		resp.PartialSuccess().SetErrorMessage("some data points were out of bounds or of an unsupported kind")
-	}
-	writeOTLPResponse(w, enc, resp)
-	return nil
+	return enc, err
 }
 
 type unmarshaler interface {

@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 
+	"vigil/internal/httpjson"
 	"vigil/internal/monitor/anomaly"
 	"vigil/internal/monitor/forecast"
 	"vigil/internal/monitor/series"
@@ -43,28 +43,20 @@ func (e *Engine) Register(mux *http.ServeMux, wrap func(http.Handler) http.Handl
 	h("POST /api/notifications/{id}/retry", e.apiRetry)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": err.Error()})
-}
-
+// decode answers 400 itself when the body is no monitor JSON. Unlike
+// httpjson.Decode it refuses a body over maxBody outright ("request body too
+// large") and has the server close the connection, rather than reading a
+// cut-off body.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeErr(w, http.StatusBadRequest, fmt.Errorf("bad JSON body: %w", err))
+	if err := httpjson.DecodeFrom(http.MaxBytesReader(w, r.Body, maxBody), v); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return false
 	}
 	return true
 }
 
 func (e *Engine) apiList(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, e.List(false))
+	httpjson.Write(w, http.StatusOK, e.List(false))
 }
 
 func (e *Engine) apiCreate(w http.ResponseWriter, r *http.Request) {
@@ -73,11 +65,11 @@ func (e *Engine) apiCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := e.Validate(m); err != nil {
-		writeErr(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	if _, exists := e.Get(m.ID); exists {
-		writeErr(w, http.StatusConflict, fmt.Errorf("monitor %q exists; PUT /api/monitors/%s replaces it", m.ID, m.ID))
+		httpjson.Error(w, http.StatusConflict, fmt.Errorf("monitor %q exists; PUT /api/monitors/%s replaces it", m.ID, m.ID))
 		return
 	}
 	if m.Source == "" {
@@ -88,11 +80,11 @@ func (e *Engine) apiCreate(w http.ResponseWriter, r *http.Request) {
 
 func (e *Engine) put(w http.ResponseWriter, r *http.Request, m *Monitor, code int) {
 	if err := e.Put(r.Context(), m); err != nil {
-		writeErr(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	st, _ := e.StatusOf(m.ID)
-	writeJSON(w, code, st)
+	httpjson.Write(w, code, st)
 }
 
 func (e *Engine) apiReplace(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +96,7 @@ func (e *Engine) apiReplace(w http.ResponseWriter, r *http.Request) {
 		m.ID = r.PathValue("id")
 	}
 	if m.ID != r.PathValue("id") {
-		writeErr(w, http.StatusBadRequest, errors.New("id in body and path differ"))
+		httpjson.Error(w, http.StatusBadRequest, errors.New("id in body and path differ"))
 		return
 	}
 	if m.Source == "" {
@@ -116,10 +108,10 @@ func (e *Engine) apiReplace(w http.ResponseWriter, r *http.Request) {
 func (e *Engine) apiGet(w http.ResponseWriter, r *http.Request) {
 	st, ok := e.StatusOf(r.PathValue("id"))
 	if !ok {
-		writeErr(w, http.StatusNotFound, ErrNotFound)
+		httpjson.Error(w, http.StatusNotFound, ErrNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	httpjson.Write(w, http.StatusOK, st)
 }
 
 func (e *Engine) apiDelete(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +120,7 @@ func (e *Engine) apiDelete(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrNotFound) {
 			code = http.StatusNotFound
 		}
-		writeErr(w, code, err)
+		httpjson.Error(w, code, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -147,7 +139,7 @@ func (e *Engine) apiMute(w http.ResponseWriter, r *http.Request) {
 		until = *req.Until
 	}
 	if !until.After(e.now()) {
-		writeErr(w, http.StatusBadRequest, errors.New(`give "for" (e.g. "2h") or a future "until"`))
+		httpjson.Error(w, http.StatusBadRequest, errors.New(`give "for" (e.g. "2h") or a future "until"`))
 		return
 	}
 	e.setMute(w, r, &until)
@@ -158,7 +150,7 @@ func (e *Engine) apiUnmute(w http.ResponseWriter, r *http.Request) { e.setMute(w
 func (e *Engine) setMute(w http.ResponseWriter, r *http.Request, until *time.Time) {
 	m, ok := e.Get(r.PathValue("id"))
 	if !ok {
-		writeErr(w, http.StatusNotFound, ErrNotFound)
+		httpjson.Error(w, http.StatusNotFound, ErrNotFound)
 		return
 	}
 	cp := *m
@@ -172,36 +164,35 @@ func (e *Engine) apiEvaluate(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrNotFound) {
 			code = http.StatusNotFound
 		}
-		writeErr(w, code, err)
+		httpjson.Error(w, code, err)
 		return
 	}
 	st, _ := e.StatusOf(r.PathValue("id"))
-	writeJSON(w, http.StatusOK, st)
+	httpjson.Write(w, http.StatusOK, st)
 }
 
 func (e *Engine) apiMonitorIncidents(w http.ResponseWriter, r *http.Request) {
 	ins, err := e.Store.Incidents(r.Context(), IncidentFilter{MonitorID: r.PathValue("id"), Limit: atoi(r.URL.Query().Get("limit"))})
 	if err != nil {
-		writeErr(w, http.StatusInternalServerError, err)
+		httpjson.Error(w, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ins)
+	httpjson.Write(w, http.StatusOK, ins)
 }
 
 func (e *Engine) apiIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ins, err := e.Store.Incidents(r.Context(), IncidentFilter{MonitorID: q.Get("monitor"), Open: q.Get("open") == "1" || q.Get("open") == "true", Limit: atoi(q.Get("limit"))})
 	if err != nil {
-		writeErr(w, http.StatusInternalServerError, err)
+		httpjson.Error(w, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ins)
+	httpjson.Write(w, http.StatusOK, ins)
 }
 
 func (e *Engine) apiIncident(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeErr(w, http.StatusBadRequest, errors.New("bad incident id"))
+	id, ok := httpjson.PathID(w, r, "bad incident id")
+	if !ok {
 		return
 	}
 	in, err := e.Store.Incident(r.Context(), id)
@@ -210,35 +201,34 @@ func (e *Engine) apiIncident(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrNotFound) {
 			code = http.StatusNotFound
 		}
-		writeErr(w, code, err)
+		httpjson.Error(w, code, err)
 		return
 	}
 	ns, _ := e.Store.Notifications(r.Context(), "", id, 200)
-	writeJSON(w, http.StatusOK, map[string]any{"incident": in, "notifications": ns})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incident": in, "notifications": ns})
 }
 
 func (e *Engine) apiMonitorNotifications(w http.ResponseWriter, r *http.Request) {
 	ns, err := e.Store.Notifications(r.Context(), r.PathValue("id"), 0, atoi(r.URL.Query().Get("limit")))
 	if err != nil {
-		writeErr(w, http.StatusInternalServerError, err)
+		httpjson.Error(w, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ns)
+	httpjson.Write(w, http.StatusOK, ns)
 }
 
 func (e *Engine) apiNotifications(w http.ResponseWriter, r *http.Request) {
 	ns, err := e.Store.Notifications(r.Context(), r.URL.Query().Get("monitor"), 0, atoi(r.URL.Query().Get("limit")))
 	if err != nil {
-		writeErr(w, http.StatusInternalServerError, err)
+		httpjson.Error(w, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ns)
+	httpjson.Write(w, http.StatusOK, ns)
 }
 
 func (e *Engine) apiRetry(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeErr(w, http.StatusBadRequest, errors.New("bad notification id"))
+	id, ok := httpjson.PathID(w, r, "bad notification id")
+	if !ok {
 		return
 	}
 	if err := e.Store.Retry(r.Context(), id, e.now()); err != nil {
@@ -246,7 +236,7 @@ func (e *Engine) apiRetry(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrNotFound) {
 			code = http.StatusNotFound
 		}
-		writeErr(w, code, fmt.Errorf("retry: %w (only failed notifications can be retried)", err))
+		httpjson.Error(w, code, fmt.Errorf("retry: %w (only failed notifications can be retried)", err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -255,12 +245,12 @@ func (e *Engine) apiRetry(w http.ResponseWriter, r *http.Request) {
 func (e *Engine) apiImport(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFileSize))
 	if err != nil {
-		writeErr(w, http.StatusRequestEntityTooLarge, err)
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, err)
 		return
 	}
 	ms, err := ImportPrometheusRules(data)
 	if err != nil && len(ms) == 0 {
-		writeErr(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	var ids []string
@@ -275,20 +265,20 @@ func (e *Engine) apiImport(w http.ResponseWriter, r *http.Request) {
 		}
 		ids = append(ids, m.ID)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"imported": ids, "errors": errs})
+	httpjson.Write(w, http.StatusOK, map[string]any{"imported": ids, "errors": errs})
 }
 
 func (e *Engine) apiGraph(w http.ResponseWriter, r *http.Request) {
 	m, ok := e.Get(r.PathValue("id"))
 	if !ok {
-		writeErr(w, http.StatusNotFound, ErrNotFound)
+		httpjson.Error(w, http.StatusNotFound, ErrNotFound)
 		return
 	}
 	now := e.now()
 	rng := parseDur(r.URL.Query().Get("range"), time.Hour)
 	png, err := e.RenderGraph(r.Context(), GraphSpec{Query: m.Query, From: now.Add(-rng), To: now, Now: now, Thresholds: thresholds(m), Warning: m.Warning})
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")
@@ -338,7 +328,7 @@ func (e *Engine) apiPreview(w http.ResponseWriter, r *http.Request) {
 		m.Name = "preview"
 	}
 	if err := e.Validate(m); err != nil {
-		writeErr(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	p, err := e.Preview(r, m, req.Range.D())
@@ -348,10 +338,10 @@ func (e *Engine) apiPreview(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &bq) {
 			code = http.StatusBadRequest
 		}
-		writeErr(w, code, err)
+		httpjson.Error(w, code, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpjson.Write(w, http.StatusOK, p)
 }
 
 // Preview computes the preview chart data of m over the last rng.

@@ -762,16 +762,21 @@ const (
 	forecastRefit = 15 * time.Minute
 )
 
-func (e *Engine) observeAnomaly(ctx context.Context, rt *runtime, now time.Time) (map[string]observation, error) {
+// observeModeled refits rt's per-series models once they are older than
+// refit (or from the future, after a clock step) and hands every current
+// sample to judge with its model; mod is nil while a series has too little
+// history to fit.
+func observeModeled[M any](ctx context.Context, e *Engine, rt *runtime, now time.Time, refit time.Duration,
+	fit func([]series.Point) (*M, error), judge func(o *observation, s promql.Sample, mod *M)) (map[string]observation, error) {
 	m := rt.def
-	if rt.models == nil || now.Sub(rt.modelsAt) >= anomalyRefit+jitter(m.ID, anomalyRefit/4) || now.Before(rt.modelsAt) {
+	if rt.models == nil || now.Sub(rt.modelsAt) >= refit || now.Before(rt.modelsAt) {
 		hist, err := e.history(ctx, m.Query, now.Add(-m.Training.D()), now, trainingStep(m.Training.D()))
 		if err != nil {
 			return nil, err
 		}
 		rt.models = make(map[string]any, len(hist))
 		for k, ps := range hist {
-			if mod, err := anomaly.Fit(ps); err == nil {
+			if mod, err := fit(ps); err == nil {
 				rt.models[k] = mod
 			}
 		}
@@ -785,12 +790,21 @@ func (e *Engine) observeAnomaly(ctx context.Context, rt *runtime, now time.Time)
 	for _, s := range vec {
 		k := s.Metric.String()
 		o := observation{labels: s.Metric.Map(), value: s.F}
-		mod, _ := rt.models[k].(*anomaly.Model)
+		mod, _ := rt.models[k].(*M)
+		judge(&o, s, mod)
+		out[k] = o
+	}
+	return out, nil
+}
+
+func (e *Engine) observeAnomaly(ctx context.Context, rt *runtime, now time.Time) (map[string]observation, error) {
+	m := rt.def
+	refit := anomalyRefit + jitter(m.ID, anomalyRefit/4)
+	return observeModeled(ctx, e, rt, now, refit, anomaly.Fit, func(o *observation, s promql.Sample, mod *anomaly.Model) {
 		if mod == nil {
 			o.learning = true
 			o.message = "still learning this series' normal (needs a day of history)"
-			out[k] = o
-			continue
+			return
 		}
 		v := mod.Check(now.UnixMilli(), s.F, m.Sensitivity)
 		o.expected, o.lower, o.upper, o.score = &v.Expected, &v.Lower, &v.Upper, v.Score
@@ -804,39 +818,16 @@ func (e *Engine) observeAnomaly(ctx context.Context, rt *runtime, now time.Time)
 		} else {
 			o.message = fmt.Sprintf("value %s within the normal band %s – %s", fmtNum(s.F), fmtNum(v.Lower), fmtNum(v.Upper))
 		}
-		out[k] = o
-	}
-	return out, nil
+	})
 }
 
 func (e *Engine) observeForecast(ctx context.Context, rt *runtime, now time.Time) (map[string]observation, error) {
 	m := rt.def
-	if rt.models == nil || now.Sub(rt.modelsAt) >= max(forecastRefit, m.Interval.D())+jitter(m.ID, forecastRefit/4) || now.Before(rt.modelsAt) {
-		hist, err := e.history(ctx, m.Query, now.Add(-m.Training.D()), now, trainingStep(m.Training.D()))
-		if err != nil {
-			return nil, err
-		}
-		rt.models = make(map[string]any, len(hist))
-		for k, ps := range hist {
-			if mod, err := forecast.Fit(ps); err == nil {
-				rt.models[k] = mod
-			}
-		}
-		rt.modelsAt = now
-	}
-	vec, err := e.instant(ctx, m.Query, now)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]observation, len(vec))
-	for _, s := range vec {
-		k := s.Metric.String()
-		o := observation{labels: s.Metric.Map(), value: s.F}
-		mod, _ := rt.models[k].(*forecast.Model)
+	refit := max(forecastRefit, m.Interval.D()) + jitter(m.ID, forecastRefit/4)
+	return observeModeled(ctx, e, rt, now, refit, forecast.Fit, func(o *observation, _ promql.Sample, mod *forecast.Model) {
 		if mod == nil {
 			o.learning, o.message = true, "still learning: not enough history to forecast"
-			out[k] = o
-			continue
+			return
 		}
 		for _, c := range []struct {
 			sev string
@@ -856,9 +847,7 @@ func (e *Engine) observeForecast(ctx context.Context, rt *runtime, now time.Time
 		if o.severity == "" {
 			o.message = fmt.Sprintf("not predicted to cross within %s", humanDuration(m.Horizon.D()))
 		}
-		out[k] = o
-	}
-	return out, nil
+	})
 }
 
 func humanDuration(d time.Duration) string {

@@ -1,14 +1,13 @@
 package report
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/mail"
-	"strconv"
 	"strings"
+
+	"vigil/internal/httpjson"
 )
 
 // Register mounts the report API under /api/compliance/.
@@ -22,32 +21,13 @@ func (s *Service) Register(mux *http.ServeMux, user func(http.Handler) http.Hand
 	mux.Handle("POST /api/compliance/report-schedules/{id}/run", user(http.HandlerFunc(s.runSchedule)))
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": err.Error()})
-}
-
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("bad JSON body: %w", err)
-	}
-	return nil
-}
-
 func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 	rs, err := s.Reports(r.Context(), 100)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
+		httpjson.Error(w, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rs)
+	httpjson.Write(w, http.StatusOK, rs)
 }
 
 // generate makes an on-demand report (both sections unless kind says
@@ -59,41 +39,40 @@ func (s *Service) generate(w http.ResponseWriter, r *http.Request) {
 		Recipients []string `json:"recipients"`
 	}
 	if r.ContentLength != 0 {
-		if err := decode(r, &req); err != nil {
-			writeError(w, http.StatusBadRequest, err)
+		if err := httpjson.Decode(r, &req); err != nil {
+			httpjson.Error(w, http.StatusBadRequest, err)
 			return
 		}
 	}
 	kind, err := checkKind(req.Kind)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	if req.Title == "" {
 		req.Title = map[string]string{KindCompliance: "Compliance report", KindVulns: "Vulnerability report", KindBoth: "Security report"}[kind]
 	}
 	if len(req.Title) > 200 || len(req.Recipients) > 50 {
-		writeError(w, http.StatusBadRequest, errors.New("title at most 200 characters, at most 50 recipients"))
+		httpjson.Error(w, http.StatusBadRequest, errors.New("title at most 200 characters, at most 50 recipients"))
 		return
 	}
 	for _, a := range req.Recipients {
 		if _, err := mail.ParseAddress(a); err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("recipient %q is not an e-mail address", a))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Errorf("recipient %q is not an e-mail address", a))
 			return
 		}
 	}
 	st, err := s.Generate(r.Context(), 0, kind, req.Title, req.Recipients)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, err)
+		httpjson.Error(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, st)
+	httpjson.Write(w, http.StatusCreated, st)
 }
 
 func (s *Service) download(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, errors.New("bad report id"))
+	id, ok := httpjson.PathID(w, r, "bad report id")
+	if !ok {
 		return
 	}
 	// report.html, report.csv, report.json, vulnerabilities.csv
@@ -103,7 +82,7 @@ func (s *Service) download(w http.ResponseWriter, r *http.Request) {
 		format, ok = "vulns-csv", true
 	}
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Errorf("unknown file %q (report.html, report.csv, report.json, vulnerabilities.csv)", name))
+		httpjson.Error(w, http.StatusNotFound, fmt.Errorf("unknown file %q (report.html, report.csv, report.json, vulnerabilities.csv)", name))
 		return
 	}
 	b, kind, t, err := s.File(r.Context(), id, format)
@@ -112,11 +91,11 @@ func (s *Service) download(w http.ResponseWriter, r *http.Request) {
 		if format == "vulns-csv" {
 			msg = "no such report, or it has no vulnerability section"
 		}
-		writeError(w, http.StatusNotFound, errors.New(msg))
+		httpjson.Error(w, http.StatusNotFound, errors.New(msg))
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusNotFound, err)
+		httpjson.Error(w, http.StatusNotFound, err)
 		return
 	}
 	ext := format
@@ -139,58 +118,45 @@ func (s *Service) download(w http.ResponseWriter, r *http.Request) {
 func (s *Service) listSchedules(w http.ResponseWriter, r *http.Request) {
 	scs, err := s.Schedules(r.Context())
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
+		httpjson.Error(w, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, scs)
+	httpjson.Write(w, http.StatusOK, scs)
 }
 
 func (s *Service) addSchedule(w http.ResponseWriter, r *http.Request) {
 	var sc Schedule
-	if err := decode(r, &sc); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := httpjson.Decode(r, &sc); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	sc, err := s.AddSchedule(r.Context(), sc)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, sc)
+	httpjson.Write(w, http.StatusCreated, sc)
 }
 
 func (s *Service) deleteSchedule(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, errors.New("bad id"))
-		return
+	if httpjson.DeleteByID(w, r, "schedule", s.DeleteSchedule) {
+		w.WriteHeader(http.StatusNoContent)
 	}
-	ok, err := s.DeleteSchedule(r.Context(), id)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
-		return
-	}
-	if !ok {
-		writeError(w, http.StatusNotFound, errors.New("no such schedule"))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Service) runSchedule(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, errors.New("bad id"))
+	id, ok := httpjson.PathID(w, r, "bad id")
+	if !ok {
 		return
 	}
 	st, err := s.RunSchedule(r.Context(), id)
 	if errors.Is(err, ErrNotFound) {
-		writeError(w, http.StatusNotFound, errors.New("no such schedule"))
+		httpjson.Error(w, http.StatusNotFound, errors.New("no such schedule"))
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, err)
+		httpjson.Error(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, st)
+	httpjson.Write(w, http.StatusCreated, st)
 }

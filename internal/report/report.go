@@ -18,6 +18,7 @@ import (
 	"vigil/internal/security/compliance/posture"
 	"vigil/internal/security/osv"
 	"vigil/internal/security/vuln"
+	"vigil/internal/store/sqlutil"
 )
 
 // Options configure the report service.
@@ -235,23 +236,15 @@ func (s *Service) AddSchedule(ctx context.Context, sc Schedule) (Schedule, error
 		return sc, err
 	}
 	sc.NextRun = sc.Next(s.now())
-	r, err := s.opt.DB.ExecContext(ctx, `INSERT INTO report_schedules (name, kind, cadence, hour, weekday, recipients, next_run) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	var err error
+	sc.ID, err = sqlutil.Insert(ctx, s.opt.DB, "report schedule", `INSERT INTO report_schedules (name, kind, cadence, hour, weekday, recipients, next_run) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		sc.Name, sc.Kind, sc.Cadence, sc.Hour, sc.Weekday, strings.Join(sc.Recipients, ","), sc.NextRun.UnixMilli())
-	if err != nil {
-		return sc, fmt.Errorf("store report schedule: %w", err)
-	}
-	sc.ID, err = r.LastInsertId()
 	return sc, err
 }
 
 // DeleteSchedule removes a schedule (its reports stay).
 func (s *Service) DeleteSchedule(ctx context.Context, id int64) (bool, error) {
-	r, err := s.opt.DB.ExecContext(ctx, `DELETE FROM report_schedules WHERE id = ?`, id)
-	if err != nil {
-		return false, fmt.Errorf("delete report schedule: %w", err)
-	}
-	n, err := r.RowsAffected()
-	return n > 0, err
+	return sqlutil.Delete(ctx, s.opt.DB, "report schedule", `DELETE FROM report_schedules WHERE id = ?`, id)
 }
 
 // Stored is a report as listed.

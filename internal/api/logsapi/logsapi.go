@@ -134,6 +134,38 @@ func intArg(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
+// parseArgs parses the time range and then each further argument in order,
+// answering the first bad one itself; ok is false once it has.
+func parseArgs(w http.ResponseWriter, r *http.Request, more ...func(*http.Request) error) (rng logs.Range, ok bool) {
+	rng, err := parseRange(r)
+	for _, parse := range more {
+		if err != nil {
+			break
+		}
+		err = parse(r)
+	}
+	if err != nil {
+		httpError(w, err)
+		return logs.Range{}, false
+	}
+	return rng, true
+}
+
+// intInto and stepInto adapt intArg and stepArg to parseArgs.
+func intInto(dst *int, name string) func(*http.Request) error {
+	return func(r *http.Request) (err error) {
+		*dst, err = intArg(r, name, 0)
+		return err
+	}
+}
+
+func stepInto(dst *time.Duration) func(*http.Request) error {
+	return func(r *http.Request) (err error) {
+		*dst, err = stepArg(r)
+		return err
+	}
+}
+
 func stepArg(r *http.Request) (time.Duration, error) {
 	s := r.FormValue("step")
 	if s == "" {
@@ -169,21 +201,26 @@ func appendRow(dst []byte, row []logs.Field) []byte {
 	return append(dst, '}', '\n')
 }
 
+// appendEvent appends row as a JSON line, or as a Server-Sent Event.
+func appendEvent(dst []byte, row []logs.Field, sse bool) []byte {
+	if !sse {
+		return appendRow(dst, row)
+	}
+	dst = append(dst, "data: "...)
+	dst = appendRow(dst, row)
+	return append(dst, '\n')
+}
+
 // query streams matching rows as JSON lines, newest first.
 func (a *API) query(w http.ResponseWriter, r *http.Request) {
-	rng, err := parseRange(r)
-	if err != nil {
-		httpError(w, err)
-		return
-	}
-	limit, err := intArg(r, "limit", 0)
-	if err != nil {
-		httpError(w, err)
+	var limit int
+	rng, ok := parseArgs(w, r, intInto(&limit, "limit"))
+	if !ok {
 		return
 	}
 	var buf []byte
 	wroteHeader := false
-	err = a.Store.Query(r.Context(), queryArg(r), rng, limit, func(row []logs.Field) error {
+	err := a.Store.Query(r.Context(), queryArg(r), rng, limit, func(row []logs.Field) error {
 		if !wroteHeader {
 			w.Header().Set("Content-Type", "application/stream+json")
 			wroteHeader = true
@@ -209,19 +246,10 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func (a *API) hits(w http.ResponseWriter, r *http.Request) {
-	rng, err := parseRange(r)
-	if err != nil {
-		httpError(w, err)
-		return
-	}
-	step, err := stepArg(r)
-	if err != nil {
-		httpError(w, err)
-		return
-	}
-	fl, err := intArg(r, "fields_limit", 0)
-	if err != nil {
-		httpError(w, err)
+	var step time.Duration
+	var fl int
+	rng, ok := parseArgs(w, r, stepInto(&step), intInto(&fl, "fields_limit"))
+	if !ok {
 		return
 	}
 	_ = r.ParseForm()
@@ -248,12 +276,16 @@ func (a *API) hits(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) fieldNames(w http.ResponseWriter, r *http.Request) {
-	rng, err := parseRange(r)
-	if err != nil {
-		httpError(w, err)
+	rng, ok := parseArgs(w, r)
+	if !ok {
 		return
 	}
 	vs, err := a.Store.FieldNames(r.Context(), queryArg(r), rng)
+	writeValues(w, vs, err)
+}
+
+// writeValues answers a field_names or field_values request.
+func writeValues(w http.ResponseWriter, vs []logs.ValueWithHits, err error) {
 	if err != nil {
 		httpError(w, err)
 		return
@@ -265,37 +297,20 @@ func (a *API) fieldNames(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) fieldValues(w http.ResponseWriter, r *http.Request) {
-	rng, err := parseRange(r)
-	if err != nil {
-		httpError(w, err)
-		return
-	}
-	limit, err := intArg(r, "limit", 0)
-	if err != nil {
-		httpError(w, err)
+	var limit int
+	rng, ok := parseArgs(w, r, intInto(&limit, "limit"))
+	if !ok {
 		return
 	}
 	vs, err := a.Store.FieldValues(r.Context(), queryArg(r), rng, r.FormValue("field"), limit)
-	if err != nil {
-		httpError(w, err)
-		return
-	}
-	if vs == nil {
-		vs = []logs.ValueWithHits{}
-	}
-	writeJSON(w, map[string]any{"values": vs})
+	writeValues(w, vs, err)
 }
 
 // statsQueryRange answers in the Prometheus matrix format, as VictoriaLogs does.
 func (a *API) statsQueryRange(w http.ResponseWriter, r *http.Request) {
-	rng, err := parseRange(r)
-	if err != nil {
-		httpError(w, err)
-		return
-	}
-	step, err := stepArg(r)
-	if err != nil {
-		httpError(w, err)
+	var step time.Duration
+	rng, ok := parseArgs(w, r, stepInto(&step))
+	if !ok {
 		return
 	}
 	series, err := a.Store.StatsQueryRange(r.Context(), queryArg(r), rng, step)
@@ -406,14 +421,7 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			seen[h] = ts
-			buf = buf[:0]
-			if sse {
-				buf = append(buf, "data: "...)
-				buf = appendRow(buf, row)
-				buf = append(buf, '\n')
-			} else {
-				buf = appendRow(buf, row)
-			}
+			buf = appendEvent(buf[:0], row, sse)
 			if _, err := w.Write(buf); err != nil {
 				return
 			}
@@ -478,13 +486,7 @@ func streamRows(ctx context.Context, w http.ResponseWriter, flusher http.Flusher
 		case <-ctx.Done():
 			return
 		case row := <-rows:
-			if sse {
-				buf = append(buf, "data: "...)
-				buf = appendRow(buf, row)
-				buf = append(buf, '\n')
-			} else {
-				buf = appendRow(buf, row)
-			}
+			buf = appendEvent(buf, row, sse)
 			if len(buf) < 256<<10 {
 				continue
 			}

@@ -3,7 +3,6 @@ package imagescan
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"vigil/internal/httpjson"
 	"vigil/internal/security/osv"
 	"vigil/internal/security/vuln"
 	"vigil/internal/security/vulndb"
@@ -31,16 +31,6 @@ func (s *Scanner) Register(mux *http.ServeMux, wrap func(http.Handler) http.Hand
 	h("GET /api/vulns/containers", s.handleContainers)
 	h("POST /api/vulns/rescan", s.handleRescan)
 	h("POST /api/vulns/db/import", s.handleImport)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func fail(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": err.Error()})
 }
 
 // Counts are findings by severity.
@@ -94,7 +84,7 @@ func (s *Scanner) handleStatus(w http.ResponseWriter, r *http.Request) {
 	byStatus := map[string]int{"pending": 0, "scanning": 0, "done": 0, "error": 0}
 	rows, err := s.db.QueryContext(r.Context(), `SELECT status, COUNT(*) FROM vuln_images WHERE digest IN (SELECT digest FROM vuln_containers) GROUP BY status`)
 	if err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
 	for rows.Next() {
@@ -102,13 +92,13 @@ func (s *Scanner) handleStatus(w http.ResponseWriter, r *http.Request) {
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
 			rows.Close()
-			fail(w, 500, err)
+			httpjson.Error(w, 500, err)
 			return
 		}
 		byStatus[st] = n
 	}
 	rows.Close()
-	writeJSON(w, 200, map[string]any{"progress": p, "db": dbStatus(db), "images": byStatus})
+	httpjson.Write(w, 200, map[string]any{"progress": p, "db": dbStatus(db), "images": byStatus})
 }
 
 // imageRow is one image with its counts.
@@ -168,10 +158,10 @@ func (s *Scanner) images(ctx context.Context, inUse bool) ([]imageRow, error) {
 func (s *Scanner) handleImages(w http.ResponseWriter, r *http.Request) {
 	ims, err := s.images(r.Context(), r.URL.Query().Get("all") == "")
 	if err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
-	writeJSON(w, 200, ims)
+	httpjson.Write(w, 200, ims)
 }
 
 func (s *Scanner) handleImage(w http.ResponseWriter, r *http.Request) {
@@ -183,11 +173,11 @@ func (s *Scanner) handleImage(w http.ResponseWriter, r *http.Request) {
 		FROM vuln_images WHERE digest=?`, d).Scan(&im.Digest, &im.Ref, &im.Status, &im.Error, &im.OS, &im.Packages, &im.Vulns.Critical,
 		&im.Vulns.High, &im.Vulns.Medium, &im.Vulns.Low, &im.Vulns.Unknown, &im.Fixable, &at, &rep)
 	if errors.Is(err, sql.ErrNoRows) {
-		fail(w, 404, fmt.Errorf("no image with digest %q", d))
+		httpjson.Error(w, 404, fmt.Errorf("no image with digest %q", d))
 		return
 	}
 	if err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
 	if at > 0 && im.Status == "done" {
@@ -197,18 +187,18 @@ func (s *Scanner) handleImage(w http.ResponseWriter, r *http.Request) {
 	if len(rep) > 0 {
 		report = &vuln.Report{}
 		if err := gunzip(rep, report); err != nil {
-			fail(w, 500, fmt.Errorf("stored report: %w", err))
+			httpjson.Error(w, 500, fmt.Errorf("stored report: %w", err))
 			return
 		}
 	}
 	cs, err := s.containers(r.Context(), "digest = ?", d)
 	if err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
 	im.Containers = len(cs)
 	im.Risk = risk(im.Vulns)
-	writeJSON(w, 200, map[string]any{"image": im, "report": report, "containers": cs})
+	httpjson.Write(w, 200, map[string]any{"image": im, "report": report, "containers": cs})
 }
 
 // containerRow is a running container with its image's counts.
@@ -258,10 +248,10 @@ func (s *Scanner) handleContainers(w http.ResponseWriter, r *http.Request) {
 	where := strings.Join(conds, " AND c.")
 	cs, err := s.containers(r.Context(), where, args...)
 	if err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
-	writeJSON(w, 200, cs)
+	httpjson.Write(w, 200, cs)
 }
 
 // Workload is the agreed /api/vulns/workloads row: distinct findings of the
@@ -319,10 +309,10 @@ func (s *Scanner) workloads(ctx context.Context) ([]Workload, error) {
 func (s *Scanner) handleWorkloads(w http.ResponseWriter, r *http.Request) {
 	wls, err := s.workloads(r.Context())
 	if err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
-	writeJSON(w, 200, wls)
+	httpjson.Write(w, 200, wls)
 }
 
 // topCVE is one advisory across the running images.
@@ -341,7 +331,7 @@ func (s *Scanner) handleOverview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ims, err := s.images(ctx, true)
 	if err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
 	var total Counts
@@ -363,7 +353,7 @@ func (s *Scanner) handleOverview(w http.ResponseWriter, r *http.Request) {
 		(SELECT COUNT(*) FROM vuln_containers c WHERE c.digest IN (SELECT digest FROM vuln_findings g WHERE g.id = f.id))
 		FROM vuln_findings f WHERE f.digest IN (SELECT digest FROM vuln_containers) GROUP BY f.id`)
 	if err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
 	var cves []topCVE
@@ -372,7 +362,7 @@ func (s *Scanner) handleOverview(w http.ResponseWriter, r *http.Request) {
 		var pk string
 		if err := rows.Scan(&c.ID, &c.Severity, &c.Score, &c.Summary, &c.Images, &pk, &c.Fixed, &c.Containers); err != nil {
 			rows.Close()
-			fail(w, 500, err)
+			httpjson.Error(w, 500, err)
 			return
 		}
 		c.Packages = strings.Split(pk, ",")
@@ -401,7 +391,7 @@ func (s *Scanner) handleOverview(w http.ResponseWriter, r *http.Request) {
 	var ncont int
 	_ = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM vuln_containers`).Scan(&ncont)
 	p, db := s.Status()
-	writeJSON(w, 200, map[string]any{
+	httpjson.Write(w, 200, map[string]any{
 		"counts": total, "findings": findings, "fixable": fixable, "images": len(ims), "scanned": scanned, "containers": ncont,
 		"topImages": top, "topCVEs": cves, "db": dbStatus(db), "progress": p,
 	})
@@ -412,7 +402,7 @@ func (s *Scanner) handleOverview(w http.ResponseWriter, r *http.Request) {
 func (s *Scanner) handleRescan(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("pull") != "" {
 		if _, err := s.db.ExecContext(r.Context(), `UPDATE vuln_images SET status='pending', error=''`); err != nil {
-			fail(w, 500, err)
+			httpjson.Error(w, 500, err)
 			return
 		}
 	} else {
@@ -422,7 +412,7 @@ func (s *Scanner) handleRescan(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}
 	s.Wake()
-	writeJSON(w, 202, map[string]string{"status": "queued"})
+	httpjson.Write(w, 202, map[string]string{"status": "queued"})
 }
 
 // maxImportBytes bounds an uploaded offline bundle.
@@ -433,29 +423,29 @@ const maxImportBytes = 1 << 30
 func (s *Scanner) handleImport(w http.ResponseWriter, r *http.Request) {
 	tmp, err := os.CreateTemp("", "vigil-vulndb-*.zip")
 	if err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
 	defer os.Remove(tmp.Name())
 	n, err := io.Copy(tmp, io.LimitReader(r.Body, maxImportBytes+1))
 	tmp.Close()
 	if err != nil {
-		fail(w, 400, fmt.Errorf("read upload: %w", err))
+		httpjson.Error(w, 400, fmt.Errorf("read upload: %w", err))
 		return
 	}
 	if n > maxImportBytes {
-		fail(w, 413, fmt.Errorf("archive larger than %d bytes", maxImportBytes))
+		httpjson.Error(w, 413, fmt.Errorf("archive larger than %d bytes", maxImportBytes))
 		return
 	}
 	if err := os.MkdirAll(filepath.Dir(s.opts.DBDir), 0o755); err != nil {
-		fail(w, 500, err)
+		httpjson.Error(w, 500, err)
 		return
 	}
 	meta, err := vulndb.Import(s.opts.DBDir, tmp.Name(), time.Now())
 	if err != nil {
-		fail(w, 400, err)
+		httpjson.Error(w, 400, err)
 		return
 	}
 	s.Wake()
-	writeJSON(w, 200, meta)
+	httpjson.Write(w, 200, meta)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/util/annotations"
 )
 
 // Options configure the embedded store.
@@ -211,19 +212,29 @@ func timeRange(start, end time.Time) (int64, int64) {
 	return mint, maxt
 }
 
+// querier parses matchers and opens a querier over [start, end], which the
+// caller closes.
+func (e *Embedded) querier(matchers []string, start, end time.Time) (sets [][]*labels.Matcher, q storage.Querier, mint, maxt int64, err error) {
+	sets, err = e.parseMatchers(matchers)
+	if err != nil {
+		return nil, nil, 0, 0, err
+	}
+	mint, maxt = timeRange(start, end)
+	q, err = e.db.Querier(mint, maxt)
+	if err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("open querier: %w", err)
+	}
+	return sets, q, mint, maxt, nil
+}
+
 // Series returns the label sets of series matching any of the selectors.
 func (e *Embedded) Series(ctx context.Context, matchers []string, start, end time.Time, limit int) ([]labels.Labels, error) {
 	if len(matchers) == 0 {
 		return nil, BadQueryError{errors.New("no match[] parameter provided")}
 	}
-	sets, err := e.parseMatchers(matchers)
+	sets, q, mint, maxt, err := e.querier(matchers, start, end)
 	if err != nil {
 		return nil, err
-	}
-	mint, maxt := timeRange(start, end)
-	q, err := e.db.Querier(mint, maxt)
-	if err != nil {
-		return nil, fmt.Errorf("open querier: %w", err)
 	}
 	defer q.Close()
 	hints := &storage.SelectHints{Start: mint, End: maxt, Func: "series", Limit: limit}
@@ -250,60 +261,42 @@ func (e *Embedded) Series(ctx context.Context, matchers []string, start, end tim
 
 // LabelNames returns label names, optionally limited to matching series.
 func (e *Embedded) LabelNames(ctx context.Context, matchers []string, start, end time.Time, limit int) ([]string, error) {
-	sets, err := e.parseMatchers(matchers)
-	if err != nil {
-		return nil, err
-	}
-	mint, maxt := timeRange(start, end)
-	q, err := e.db.Querier(mint, maxt)
-	if err != nil {
-		return nil, fmt.Errorf("open querier: %w", err)
-	}
-	defer q.Close()
-	hints := &storage.LabelHints{Limit: limit}
-	names := map[string]struct{}{}
-	if len(sets) == 0 {
-		sets = [][]*labels.Matcher{nil}
-	}
-	for _, ms := range sets {
-		vals, _, err := q.LabelNames(ctx, hints, ms...)
-		if err != nil {
-			return nil, fmt.Errorf("label names: %w", err)
-		}
-		for _, v := range vals {
-			names[v] = struct{}{}
-		}
-	}
-	return sortedLimit(names, limit), nil
+	return e.labelStrings(matchers, start, end, limit, "label names", func(q storage.Querier, hints *storage.LabelHints, ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+		return q.LabelNames(ctx, hints, ms...)
+	})
 }
 
 // LabelValues returns the values of a label, optionally limited to matching series.
 func (e *Embedded) LabelValues(ctx context.Context, name string, matchers []string, start, end time.Time, limit int) ([]string, error) {
-	sets, err := e.parseMatchers(matchers)
+	return e.labelStrings(matchers, start, end, limit, "label values", func(q storage.Querier, hints *storage.LabelHints, ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+		return q.LabelValues(ctx, name, hints, ms...)
+	})
+}
+
+// labelStrings merges what list returns for each matcher set (for all series
+// when there is none) into a sorted, limited list; what names list in errors.
+func (e *Embedded) labelStrings(matchers []string, start, end time.Time, limit int, what string,
+	list func(storage.Querier, *storage.LabelHints, []*labels.Matcher) ([]string, annotations.Annotations, error)) ([]string, error) {
+	sets, q, _, _, err := e.querier(matchers, start, end)
 	if err != nil {
 		return nil, err
 	}
-	mint, maxt := timeRange(start, end)
-	q, err := e.db.Querier(mint, maxt)
-	if err != nil {
-		return nil, fmt.Errorf("open querier: %w", err)
-	}
 	defer q.Close()
 	hints := &storage.LabelHints{Limit: limit}
-	values := map[string]struct{}{}
+	seen := map[string]struct{}{}
 	if len(sets) == 0 {
 		sets = [][]*labels.Matcher{nil}
 	}
 	for _, ms := range sets {
-		vals, _, err := q.LabelValues(ctx, name, hints, ms...)
+		vals, _, err := list(q, hints, ms)
 		if err != nil {
-			return nil, fmt.Errorf("label values: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		for _, v := range vals {
-			values[v] = struct{}{}
+			seen[v] = struct{}{}
 		}
 	}
-	return sortedLimit(values, limit), nil
+	return sortedLimit(seen, limit), nil
 }
 
 func sortedLimit(m map[string]struct{}, limit int) []string {

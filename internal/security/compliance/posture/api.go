@@ -1,16 +1,15 @@
 package posture
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"vigil/internal/httpjson"
 	"vigil/internal/security/compliance"
 )
 
@@ -25,16 +24,6 @@ func (s *Service) Register(mux *http.ServeMux, user, agent func(http.Handler) ht
 	mux.Handle("POST /api/compliance/exceptions", user(http.HandlerFunc(s.addException)))
 	mux.Handle("DELETE /api/compliance/exceptions/{id}", user(http.HandlerFunc(s.deleteException)))
 	mux.Handle("POST /api/compliance/nodes", agent(http.HandlerFunc(s.nodeReport)))
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": err.Error()})
 }
 
 // ControlStatus is a control with its outcome in the last run.
@@ -76,7 +65,7 @@ func (s *Service) summary(w http.ResponseWriter, _ *http.Request) {
 		slices.Sort(out.Namespaces)
 	}
 	out.Controls = s.controlStatus(run)
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (s *Service) controlStatus(run *Run) []ControlStatus {
@@ -94,7 +83,7 @@ func (s *Service) controlStatus(run *Run) []ControlStatus {
 }
 
 func (s *Service) controls(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.controlStatus(s.Latest()))
+	httpjson.Write(w, http.StatusOK, s.controlStatus(s.Latest()))
 }
 
 // findings filters the last run's findings: severity (minimum), namespace,
@@ -104,7 +93,7 @@ func (s *Service) findings(w http.ResponseWriter, r *http.Request) {
 	minSev := 0
 	if v := q.Get("severity"); v != "" {
 		if minSev = compliance.SeverityRank(v); minSev == 0 {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("unknown severity %q (low, medium, high, critical)", v))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Errorf("unknown severity %q (low, medium, high, critical)", v))
 			return
 		}
 	}
@@ -119,20 +108,20 @@ func (s *Service) findings(w http.ResponseWriter, r *http.Request) {
 		}
 		var err error
 		if ctl, err = s.Engine.Select(fws, cids); err != nil {
-			writeError(w, http.StatusBadRequest, err)
+			httpjson.Error(w, http.StatusBadRequest, err)
 			return
 		}
 	}
 	status := q.Get("status")
 	if status != "" && status != "fail" && status != "unknown" && status != "excepted" {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("unknown status %q (fail, unknown, excepted)", status))
+		httpjson.Error(w, http.StatusBadRequest, fmt.Errorf("unknown status %q (fail, unknown, excepted)", status))
 		return
 	}
 	limit := 5000
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("bad limit %q", v))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Errorf("bad limit %q", v))
 			return
 		}
 		limit = min(n, limit)
@@ -159,7 +148,7 @@ func (s *Service) findings(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "findings": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"total": total, "findings": out})
 }
 
 // Workload is the per-workload view other areas (the risk map) consume.
@@ -186,89 +175,66 @@ func (s *Service) workloads(w http.ResponseWriter, _ *http.Request) {
 			out = append(out, wl)
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (s *Service) scan(w http.ResponseWriter, r *http.Request) {
 	run, err := s.Evaluate(r.Context())
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, err)
+		httpjson.Error(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": run.ID, "time": run.Time, "durationMs": float64(run.Duration.Microseconds()) / 1000,
+	httpjson.Write(w, http.StatusOK, map[string]any{"id": run.ID, "time": run.Time, "durationMs": float64(run.Duration.Microseconds()) / 1000,
 		"scores": run.Scores, "findings": len(run.Result.Findings)})
 }
 
 func (s *Service) listExceptions(w http.ResponseWriter, r *http.Request) {
 	xs, err := s.Exceptions(r.Context())
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
+		httpjson.Error(w, http.StatusInternalServerError, err)
 		return
 	}
 	if xs == nil {
 		xs = []compliance.Exception{}
 	}
-	writeJSON(w, http.StatusOK, xs)
-}
-
-const maxBody = 1 << 20
-
-func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("bad JSON body: %w", err)
-	}
-	return nil
+	httpjson.Write(w, http.StatusOK, xs)
 }
 
 func (s *Service) addException(w http.ResponseWriter, r *http.Request) {
 	var x compliance.Exception
-	if err := decodeBody(r, &x); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := httpjson.Decode(r, &x); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	x.ID = 0
 	x, err := s.AddException(r.Context(), x)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	s.Trigger()
-	writeJSON(w, http.StatusCreated, x)
+	httpjson.Write(w, http.StatusCreated, x)
 }
 
 func (s *Service) deleteException(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, errors.New("bad id"))
-		return
+	if httpjson.DeleteByID(w, r, "exception", s.DeleteException) {
+		s.Trigger()
+		w.WriteHeader(http.StatusNoContent)
 	}
-	ok, err := s.DeleteException(r.Context(), id)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
-		return
-	}
-	if !ok {
-		writeError(w, http.StatusNotFound, errors.New("no such exception"))
-		return
-	}
-	s.Trigger()
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Service) nodeReport(w http.ResponseWriter, r *http.Request) {
 	var n compliance.NodeInput
-	if err := decodeBody(r, &n); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := httpjson.Decode(r, &n); err != nil {
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	if len(n.Node) > 253 || len(n.Files) > 64 {
-		writeError(w, http.StatusBadRequest, errors.New("node report too large"))
+		httpjson.Error(w, http.StatusBadRequest, errors.New("node report too large"))
 		return
 	}
 	if err := s.StoreNode(r.Context(), n); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		httpjson.Error(w, http.StatusBadRequest, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -19,6 +19,7 @@ import (
 
 	"vigil/internal/events"
 	"vigil/internal/security/compliance"
+	"vigil/internal/store/sqlutil"
 )
 
 // Options configure Open.
@@ -336,23 +337,15 @@ func (s *Service) AddException(ctx context.Context, x compliance.Exception) (com
 		return x, err
 	}
 	x.Created = now.UTC()
-	r, err := s.opt.DB.ExecContext(ctx, `INSERT INTO compliance_exceptions (control, namespace, kind, name, reason, owner, expires, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	var err error
+	x.ID, err = sqlutil.Insert(ctx, s.opt.DB, "exception", `INSERT INTO compliance_exceptions (control, namespace, kind, name, reason, owner, expires, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		x.Control, x.Namespace, x.Kind, x.Name, x.Reason, x.Owner, x.Expires.UnixMilli(), now.UnixMilli())
-	if err != nil {
-		return x, fmt.Errorf("store exception: %w", err)
-	}
-	x.ID, err = r.LastInsertId()
 	return x, err
 }
 
 // DeleteException removes one; false when it did not exist.
 func (s *Service) DeleteException(ctx context.Context, id int64) (bool, error) {
-	r, err := s.opt.DB.ExecContext(ctx, `DELETE FROM compliance_exceptions WHERE id = ?`, id)
-	if err != nil {
-		return false, fmt.Errorf("delete exception: %w", err)
-	}
-	n, err := r.RowsAffected()
-	return n > 0, err
+	return sqlutil.Delete(ctx, s.opt.DB, "exception", `DELETE FROM compliance_exceptions WHERE id = ?`, id)
 }
 
 // maxNodeAge drops node reports of nodes that stopped reporting.
@@ -380,17 +373,8 @@ func (s *Service) nodeObjects(ctx context.Context) ([]compliance.Object, error) 
 	if err != nil {
 		return nil, fmt.Errorf("list node reports: %w", err)
 	}
-	var reports []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		reports = append(reports, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	reports, err := sqlutil.Strings(rows)
+	if err != nil {
 		return nil, err
 	}
 	var out []compliance.Object
