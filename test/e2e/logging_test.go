@@ -557,6 +557,16 @@ func TestLoggingPipeline(t *testing.T) {
 		if b.count("#log-open-detail") == 0 {
 			b.do("open the line again", chromedp.Click(chromedp.CSS("#logs-results .log-line")))
 		}
+		// The node CPU chart is a rate: it needs two of the agent's scrapes
+		// (15 s apart), which a loaded machine may not have made yet.
+		waitFor(t, "two node CPU scrapes", 60*time.Second, func() (bool, string) {
+			v := s.promVector(t, `min(count_over_time(node_cpu_seconds_total{node="`+fakeNode+`",mode="idle"}[2m]))`)
+			if len(v) == 0 {
+				return false, "no samples"
+			}
+			n, _ := strconv.Atoi(fmt.Sprint(v[0].Value[1]))
+			return n >= 2, fmt.Sprintf("%d samples", n)
+		})
 		b.do("follow the detail link", chromedp.Click(chromedp.CSS("#log-open-detail")))
 		b.waitCount("#detail-node-cpu canvas", 60*time.Second, func(n int) bool { return n > 0 })
 		b.waitCount("#detail-context .ctx-line", 20*time.Second, func(n int) bool { return n >= 2 })

@@ -25,9 +25,11 @@ function MarkedChart(props: { id: string; title: string; exprs: { expr: string; 
   const { at } = props;
   const box = useRef<HTMLDivElement>(null);
   const [state, setState] = useState<'loading' | 'empty' | 'ok' | string>('loading');
+  const [retry, setRetry] = useState(0);
   const key = props.exprs.map((e) => e.expr).join('\n');
   useEffect(() => {
     const ac = new AbortController();
+    let timer: number | undefined;
     const start = at - AROUND;
     const end = at + AROUND;
     let plot: uPlot | null = null;
@@ -51,6 +53,8 @@ function MarkedChart(props: { id: string; title: string; exprs: { expr: string; 
         });
         if (!ys.length) {
           setState('empty');
+          // A recent line: its metrics may still be on their way; look again.
+          if (end * 1000 > Date.now()) timer = window.setTimeout(() => setRetry((n) => n + 1), 15_000);
           return;
         }
         setState('ok');
@@ -94,10 +98,11 @@ function MarkedChart(props: { id: string; title: string; exprs: { expr: string; 
       .catch((e) => !isAbort(e) && setState(errText(e)));
     return () => {
       ac.abort();
+      window.clearTimeout(timer);
       plot?.destroy();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, at]);
+  }, [key, at, retry]);
   return (
     <div class="panel detail-chart" id={props.id} data-state={state === 'ok' || state === 'empty' || state === 'loading' ? state : 'error'}>
       <div class="detail-chart-title">{props.title}</div>
