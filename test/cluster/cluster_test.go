@@ -117,7 +117,8 @@ func TestClusterRunsWorkloadOnFakeNode(t *testing.T) {
 	var metrics map[string][]sample
 	for {
 		metrics, err = scrape(ctx, client, c.KwokMetricsURL(nodeName))
-		if err == nil && len(metrics["pod_memory_working_set_bytes"]) == 3 {
+		// kwok fills pod and container series a moment apart: wait for both.
+		if err == nil && len(metrics["pod_memory_working_set_bytes"]) == 3 && len(metrics["container_memory_working_set_bytes"]) == 3 {
 			break
 		}
 		select {
