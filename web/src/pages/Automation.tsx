@@ -1,10 +1,10 @@
 // Automation: the installed vigil release (version, values in effect, agents per
 // node, deployments) and drift of every Helm release, with who made each change.
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import { errText, getJSON, isAbort, sendJSON } from '../api';
+import { getJSON, sendJSON } from '../api';
 import { ErrorBox, PageHeader } from '../components/ui';
+import { useAction } from '../components/useAction';
+import { usePolled } from '../components/usePolled';
 import { fmtAgo, fmtDateTime } from '../format';
-import { useInterval } from '../time';
 import '../automation.css';
 
 interface Change {
@@ -325,38 +325,16 @@ function DriftList(props: { reports: DriftReport[] }) {
   );
 }
 
+const loadStatus = (signal: AbortSignal) => getJSON<AutomationStatus>('/api/automation/status', undefined, signal);
+
 export function AutomationPage() {
-  const [st, setSt] = useState<AutomationStatus | null>(null);
-  const [error, setError] = useState('');
-  const [checking, setChecking] = useState(false);
-
-  const load = useCallback((signal?: AbortSignal) => {
-    getJSON<AutomationStatus>('/api/automation/status', undefined, signal)
-      .then((s) => {
-        setSt(s);
-        setError('');
-      })
-      .catch((e) => !isAbort(e) && setError(errText(e)));
-  }, []);
-
-  useEffect(() => {
-    const ac = new AbortController();
-    load(ac.signal);
-    return () => ac.abort();
-  }, [load]);
-  useInterval(() => load(), 30_000);
-
-  const check = async () => {
-    setChecking(true);
-    try {
+  const { data: st, err: error, setErr: setError, load } = usePolled(loadStatus, 30_000);
+  const [checking, run] = useAction(setError);
+  const check = () =>
+    run(async () => {
       await sendJSON('POST', '/api/automation/drift/check');
       load();
-    } catch (e) {
-      setError(errText(e));
-    } finally {
-      setChecking(false);
-    }
-  };
+    });
 
   return (
     <div class="page automation">

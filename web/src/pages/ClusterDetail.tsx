@@ -1,8 +1,7 @@
 // Detail pages for a namespace, a workload and a pod (with its containers):
 // usage charts, status, labels, the pods they hold, recent events, log links.
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import { errText, isAbort } from '../api';
+import { useState } from 'preact/hooks';
 import {
   logsHref,
   namespaceDetail,
@@ -13,40 +12,19 @@ import {
   workloadHref,
   type NamespaceDetail,
   type PodDetail,
+  type Health,
   type PodView,
+  type VEvent,
   type WorkloadDetail,
 } from '../cluster';
 import { Chart, type ChartQuery } from '../components/Chart';
 import { EventList, HealthBadge, HealthDot, Labels } from '../components/cluster';
 import { ErrorBox, Link, PageHeader, RangePicker } from '../components/ui';
+import { usePolled } from '../components/usePolled';
 import { fmtAgo, fmtDateTime } from '../format';
-import { nowSec, rangeByKey, useInterval } from '../time';
+import { nowSec, rangeByKey } from '../time';
 import { quote, stepFor } from './NodeDetail';
 import '../cluster.css';
-
-function useDetail<T>(fetch: (signal?: AbortSignal) => Promise<T>, key: string) {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState('');
-  const load = useCallback(
-    (signal?: AbortSignal) => {
-      fetch(signal)
-        .then((d) => {
-          setData(d);
-          setError('');
-        })
-        .catch((e) => !isAbort(e) && setError(errText(e)));
-    },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [key],
-  );
-  useEffect(() => {
-    const ac = new AbortController();
-    load(ac.signal);
-    return () => ac.abort();
-  }, [load]);
-  useInterval(load, 10_000);
-  return { data, error, load };
-}
 
 /** CPU, memory, network and restarts charts for a set of pods. */
 function UsageCharts(props: { sel: string; byContainer?: boolean; range: string; namespace?: string }) {
@@ -123,23 +101,72 @@ function Section(props: { title: ComponentChildren; children: ComponentChildren;
   );
 }
 
-export function NamespacePage(props: { name: string; query: URLSearchParams }) {
+function PodsSection(props: { pods: PodView[] }) {
+  return (
+    <Section title="Pods">
+      <PodTable pods={props.pods} id="detail-pods" />
+    </Section>
+  );
+}
+
+function LabelsSection(props: { labels?: Record<string, string> }) {
+  return (
+    <Section title="Labels">
+      <Labels labels={props.labels} id="detail-labels" />
+    </Section>
+  );
+}
+
+/**
+ * The frame every detail page shares: the name, a health badge with a summary,
+ * the Logs link and the range picker, errors, usage charts, the page's own
+ * sections and the recent events last.
+ */
+function DetailFrame<T extends { health: Health; events: VEvent[] }>(props: {
+  title: ComponentChildren;
+  detail: { data: T | null; err: string; load: () => void };
+  summary: (d: T) => string;
+  logs: string;
+  query: URLSearchParams;
+  charts: (range: string, data: T | null) => ComponentChildren;
+  children: (d: T) => ComponentChildren;
+}) {
   const [range, setRange] = useState(props.query.get('range') ?? '1h');
-  const { data, error, load } = useDetail<NamespaceDetail>((s) => namespaceDetail(props.name, s), props.name);
+  const { data, err, load } = props.detail;
   return (
     <div class="page">
-      <PageHeader
-        title={<span id="detail-name">Namespace {props.name}</span>}
-        subtitle={data && <HealthBadge health={data.health}>{`${data.phase} · ${data.pods} pods · ${data.workloads} workloads`}</HealthBadge>}
-      >
-        <Link href={logsHref({ namespace: props.name })} id="detail-logs-link" class="btn">
+      <PageHeader title={<span id="detail-name">{props.title}</span>} subtitle={data && <HealthBadge health={data.health}>{props.summary(data)}</HealthBadge>}>
+        <Link href={props.logs} id="detail-logs-link" class="btn">
           Logs
         </Link>
         <RangePicker value={range} onChange={setRange} id="range-picker" />
       </PageHeader>
-      <ErrorBox error={error} onRetry={() => load()} />
-      <UsageCharts sel={`namespace=${quote(props.name)}`} range={range} namespace={props.name} />
+      <ErrorBox error={err} onRetry={() => load()} />
+      {props.charts(range, data)}
       {data && (
+        <>
+          {props.children(data)}
+          <Section title="Recent events (24 h)">
+            <EventList events={data.events} id="detail-events" />
+          </Section>
+        </>
+      )}
+    </div>
+  );
+}
+
+export function NamespacePage(props: { name: string; query: URLSearchParams }) {
+  const detail = usePolled<NamespaceDetail>((s) => namespaceDetail(props.name, s), 10_000, [props.name]);
+  return (
+    <DetailFrame
+      title={`Namespace ${props.name}`}
+      detail={detail}
+      summary={(d) => `${d.phase} · ${d.pods} pods · ${d.workloads} workloads`}
+      logs={logsHref({ namespace: props.name })}
+      query={props.query}
+      charts={(range) => <UsageCharts sel={`namespace=${quote(props.name)}`} range={range} namespace={props.name} />}
+    >
+      {(data) => (
         <>
           <Section title="Workloads">
             <table class="table" id="detail-workloads">
@@ -158,13 +185,9 @@ export function NamespacePage(props: { name: string; query: URLSearchParams }) {
               </tbody>
             </table>
           </Section>
-          <Section title="Pods">
-            <PodTable pods={data.podList} id="detail-pods" />
-          </Section>
+          <PodsSection pods={data.podList} />
           <div class="grid-2">
-            <Section title="Labels">
-              <Labels labels={data.labels} id="detail-labels" />
-            </Section>
+            <LabelsSection labels={data.labels} />
             <Section title="Services">
               {data.services.length ? (
                 <ul class="small">
@@ -179,78 +202,60 @@ export function NamespacePage(props: { name: string; query: URLSearchParams }) {
               )}
             </Section>
           </div>
-          <Section title="Recent events (24 h)">
-            <EventList events={data.events} id="detail-events" />
-          </Section>
         </>
       )}
-    </div>
+    </DetailFrame>
   );
 }
 
 export function WorkloadPage(props: { ns: string; kind: string; name: string; query: URLSearchParams }) {
-  const [range, setRange] = useState(props.query.get('range') ?? '1h');
-  const { data, error, load } = useDetail<WorkloadDetail>((s) => workloadDetail(props.ns, props.kind, props.name, s), `${props.ns}/${props.kind}/${props.name}`);
+  const detail = usePolled<WorkloadDetail>((s) => workloadDetail(props.ns, props.kind, props.name, s), 10_000, [props.ns, props.kind, props.name]);
   return (
-    <div class="page">
-      <PageHeader
-        title={
-          <span id="detail-name">
-            {props.kind} <Link href={nsHref(props.ns)}>{props.ns}</Link>/{props.name}
-          </span>
-        }
-        subtitle={data && <HealthBadge health={data.health}>{`${data.ready}/${data.desired} ready · ${data.available} available`}</HealthBadge>}
-      >
-        <Link href={logsHref({ namespace: props.ns, workload: props.name })} id="detail-logs-link" class="btn">
-          Logs
-        </Link>
-        <RangePicker value={range} onChange={setRange} id="range-picker" />
-      </PageHeader>
-      <ErrorBox error={error} onRetry={() => load()} />
-      {data && <UsageCharts sel={`namespace=${quote(props.ns)},pod=~${quote(podsRegex(data.pods))}`} range={range} namespace={props.ns} />}
-      {data && (
+    <DetailFrame
+      title={
         <>
-          <Section title="Pods">
-            <PodTable pods={data.podList} id="detail-pods" />
-          </Section>
+          {props.kind} <Link href={nsHref(props.ns)}>{props.ns}</Link>/{props.name}
+        </>
+      }
+      detail={detail}
+      summary={(d) => `${d.ready}/${d.desired} ready · ${d.available} available`}
+      logs={logsHref({ namespace: props.ns, workload: props.name })}
+      query={props.query}
+      charts={(range, data) =>
+        data && <UsageCharts sel={`namespace=${quote(props.ns)},pod=~${quote(podsRegex(data.pods))}`} range={range} namespace={props.ns} />
+      }
+    >
+      {(data) => (
+        <>
+          <PodsSection pods={data.podList} />
           <div class="grid-2">
-            <Section title="Labels">
-              <Labels labels={data.labels} id="detail-labels" />
-            </Section>
+            <LabelsSection labels={data.labels} />
             <Section title="Selector">
               <Labels labels={data.selector} />
             </Section>
           </div>
-          <Section title="Recent events (24 h)">
-            <EventList events={data.events} id="detail-events" />
-          </Section>
         </>
       )}
-    </div>
+    </DetailFrame>
   );
 }
 
 export function PodPage(props: { ns: string; name: string; query: URLSearchParams }) {
-  const [range, setRange] = useState(props.query.get('range') ?? '1h');
-  const { data, error, load } = useDetail<PodDetail>((s) => podDetail(props.ns, props.name, s), `${props.ns}/${props.name}`);
+  const detail = usePolled<PodDetail>((s) => podDetail(props.ns, props.name, s), 10_000, [props.ns, props.name]);
   return (
-    <div class="page">
-      <PageHeader
-        title={
-          <span id="detail-name">
-            Pod <Link href={nsHref(props.ns)}>{props.ns}</Link>/{props.name}
-          </span>
-        }
-        subtitle={data && <HealthBadge health={data.health}>{`${data.status} · ${data.readyContainers}/${data.containers.length} ready · ${data.restarts} restarts`}</HealthBadge>}
-      >
-        <Link href={logsHref({ namespace: props.ns, pod: props.name })} id="detail-logs-link" class="btn">
-          Logs
-        </Link>
-        <RangePicker value={range} onChange={setRange} id="range-picker" />
-      </PageHeader>
-      <ErrorBox error={error} onRetry={() => load()} />
-      <UsageCharts sel={`namespace=${quote(props.ns)},pod=${quote(props.name)}`} byContainer range={range} namespace={props.ns} />
-      {data && (
+    <DetailFrame
+      title={
+        <>
+          Pod <Link href={nsHref(props.ns)}>{props.ns}</Link>/{props.name}
+        </>
+      }
+      detail={detail}
+      summary={(d) => `${d.status} · ${d.readyContainers}/${d.containers.length} ready · ${d.restarts} restarts`}
+      logs={logsHref({ namespace: props.ns, pod: props.name })}
+      query={props.query}
+      charts={(range) => <UsageCharts sel={`namespace=${quote(props.ns)},pod=${quote(props.name)}`} byContainer range={range} namespace={props.ns} />}
+    >
+      {(data) => (
         <>
           <div class="grid-2">
             <Section title="Status">
@@ -267,9 +272,7 @@ export function PodPage(props: { ns: string; name: string; query: URLSearchParam
                 <dd>{fmtDateTime(data.created)}</dd>
               </dl>
             </Section>
-            <Section title="Labels">
-              <Labels labels={data.labels} id="detail-labels" />
-            </Section>
+            <LabelsSection labels={data.labels} />
           </div>
           <Section title="Containers" id="detail-containers">
             <table class="table">
@@ -305,11 +308,8 @@ export function PodPage(props: { ns: string; name: string; query: URLSearchParam
               </tbody>
             </table>
           </Section>
-          <Section title="Recent events (24 h)">
-            <EventList events={data.events} id="detail-events" />
-          </Section>
         </>
       )}
-    </div>
+    </DetailFrame>
   );
 }

@@ -1,35 +1,18 @@
 // Namespaces → workloads → pods → containers, coloured by health; services
 // drawn with the workloads they select. Every tile links to its detail page.
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import { errText, isAbort } from '../api';
-import { clusterMap, nsHref, podHref, workloadHref, type Health, type MapNamespace } from '../cluster';
+import { useState } from 'preact/hooks';
+import { clusterMap, nsHref, podHref, workloadHref, type Health } from '../cluster';
 import { CLUSTER_TABS, HealthDot, Tabs } from '../components/cluster';
 import { ErrorBox, Link, PageHeader } from '../components/ui';
-import { useInterval } from '../time';
+import { usePolled } from '../components/usePolled';
 import '../cluster.css';
 
 const HEALTHS: Health[] = ['critical', 'warning', 'unknown', 'ok'];
 
 export function ClusterMapPage(props: { query: URLSearchParams }) {
-  const [data, setData] = useState<MapNamespace[] | null>(null);
-  const [error, setError] = useState('');
+  const { data, err: error, load } = usePolled(clusterMap, 5_000);
   const [filter, setFilter] = useState(props.query.get('q') ?? '');
   const [only, setOnly] = useState(props.query.get('health') ?? '');
-
-  const load = useCallback((signal?: AbortSignal) => {
-    clusterMap(signal)
-      .then((d) => {
-        setData(d);
-        setError('');
-      })
-      .catch((e) => !isAbort(e) && setError(errText(e)));
-  }, []);
-  useEffect(() => {
-    const ac = new AbortController();
-    load(ac.signal);
-    return () => ac.abort();
-  }, [load]);
-  useInterval(load, 5_000);
 
   const f = filter.trim().toLowerCase();
   const shown = (data ?? [])

@@ -3,10 +3,12 @@
 // filters, the controls, exceptions (accepted risks) and reports.
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { errText, isAbort } from '../api';
+import { SevBadge, SevCard, TabBar, tabFrom } from '../components/severity';
+import { useAction } from '../components/useAction';
+import { usePolled } from '../components/usePolled';
 import { Empty, ErrorBox, Link, PageHeader } from '../components/ui';
 import { fmtAgo, fmtCount, fmtDateTime } from '../format';
 import { navigate } from '../router';
-import { useInterval } from '../time';
 import {
   addException,
   addSchedule,
@@ -47,36 +49,16 @@ const TABS = [
 type Tab = (typeof TABS)[number]['key'];
 
 export function CompliancePage(props: { query: URLSearchParams }) {
-  const tab = (TABS.find((t) => t.key === props.query.get('tab'))?.key ?? 'overview') as Tab;
-  const [sum, setSum] = useState<Summary | null>(null);
-  const [err, setErr] = useState('');
-  const [busy, setBusy] = useState(false);
-
-  const load = useCallback(() => {
-    const ac = new AbortController();
-    complianceSummary(ac.signal)
-      .then((s) => {
-        setSum(s);
-        setErr('');
-      })
-      .catch((e) => !isAbort(e) && setErr(errText(e)));
-    return () => ac.abort();
-  }, []);
-  useEffect(load, [load]);
-  useInterval(load, 15000);
+  const tab = tabFrom(TABS, props.query);
+  const { data: sum, err, setErr, load } = usePolled(complianceSummary, 15000);
+  const [busy, run] = useAction(setErr);
 
   const setTab = (t: Tab) => navigate(`/security/compliance${t === 'overview' ? '' : `?tab=${t}`}`);
-  const evaluate = async () => {
-    setBusy(true);
-    try {
+  const evaluate = () =>
+    run(async () => {
       await complianceScan();
       load();
-    } catch (e) {
-      setErr(errText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <div class="page comp-page" id="compliance-page">
@@ -94,13 +76,7 @@ export function CompliancePage(props: { query: URLSearchParams }) {
           </span>
         }
       >
-        <div class="segmented" role="tablist" id="compliance-tabs">
-          {TABS.map((t) => (
-            <button type="button" key={t.key} id={`compliance-tab-${t.key}`} class={tab === t.key ? 'active' : ''} onClick={() => setTab(t.key)}>
-              {t.label}
-            </button>
-          ))}
-        </div>
+        <TabBar id="compliance-tabs" prefix="compliance-tab" tabs={TABS} value={tab} onChange={setTab} />
         <button type="button" class="btn" id="compliance-scan" disabled={busy} onClick={evaluate}>
           {busy ? 'Evaluating…' : 'Evaluate now'}
         </button>
@@ -117,15 +93,16 @@ export function CompliancePage(props: { query: URLSearchParams }) {
   );
 }
 
-function SevBadge(props: { sev: string }) {
-  return <span class={`csev csev-${props.sev}`}>{props.sev}</span>;
+/** The badge keeps csev-<severity> so findings can be picked by severity. */
+function CompSev(props: { sev: string }) {
+  return <SevBadge severity={props.sev} class={`csev-${props.sev}`} />;
 }
 
 function ScoreCard(props: { s: Score; selected: boolean; onClick: () => void }) {
   const { s } = props;
   const level = s.score >= 90 ? 'good' : s.score >= 70 ? 'fair' : 'poor';
   return (
-    <button type="button" class={`card comp-score${props.selected ? ' selected' : ''}`} id={`compliance-score-${s.id}`} onClick={props.onClick}>
+    <button type="button" class={`card comp-score sev-card-btn${props.selected ? ' selected' : ''}`} id={`compliance-score-${s.id}`} onClick={props.onClick}>
       <div class="card-label">{s.name}</div>
       <div class={`comp-score-value comp-${level}`} data-score={s.score}>
         {s.score.toFixed(1)}%
@@ -138,7 +115,7 @@ function ScoreCard(props: { s: Score; selected: boolean; onClick: () => void }) 
       </div>
       <div class="comp-sevs">
         {SEVS.map((v) => (
-          <span key={v} class={`comp-sevcount ctext-${v}`} title={`${v} failed checks`}>
+          <span key={v} class={`comp-sevcount sevtext-${v}`} title={`${v} failed checks`}>
             {s.failedBySeverity[v] ?? 0} {v}
           </span>
         ))}
@@ -195,17 +172,16 @@ function OverviewTab(props: { sum: Summary; query: URLSearchParams }) {
       </div>
       <div class="cards comp-sev-cards" id="compliance-severity">
         {SEVS.map((v) => (
-          <button
-            type="button"
+          <SevCard
             key={v}
-            class={`card comp-sev-card${filters.severity === v ? ' selected' : ''}`}
+            sev={v}
+            class="comp-sev-card"
             id={`compliance-failed-${v}`}
+            value={fmtCount(sum.failedBySeverity[v] ?? 0)}
+            foot="failed checks"
+            selected={filters.severity === v}
             onClick={() => setFilter('severity', filters.severity === v ? '' : v)}
-          >
-            <div class="card-label">{v[0].toUpperCase() + v.slice(1)}</div>
-            <div class={`card-value ctext-${v}`}>{fmtCount(sum.failedBySeverity[v] ?? 0)}</div>
-            <div class="card-foot">failed checks</div>
-          </button>
+          />
         ))}
       </div>
       <div class="panel table-panel">
@@ -287,7 +263,7 @@ function OverviewTab(props: { sum: Summary; query: URLSearchParams }) {
                 return (
                   <tr key={i} class="comp-row" data-control={f.control} data-name={f.name}>
                     <td>
-                      <SevBadge sev={f.severity} />
+                      <CompSev sev={f.severity} />
                     </td>
                     <td>
                       <div class="comp-ctl">{f.control}</div>
@@ -349,11 +325,11 @@ function ControlsTab(props: { controls: ControlStatus[] }) {
                 <div class="muted comp-small">{c.rationale}</div>
               </td>
               <td>
-                <SevBadge sev={c.severity} />
+                <CompSev sev={c.severity} />
               </td>
               <td class="comp-small">{refs(c).join(' · ')}</td>
               <td class="num">{c.passed}</td>
-              <td class={`num${c.failed ? ` ctext-${c.severity}` : ''}`}>{c.failed}</td>
+              <td class={`num${c.failed ? ` sevtext-${c.severity}` : ''}`}>{c.failed}</td>
               <td class="num">{c.excepted}</td>
             </tr>
           ))}
@@ -516,14 +492,14 @@ function VulnSummaryCell(props: { v: ReportVulnSummary }) {
           sevs.map((s, i) => (
             <span key={s}>
               {i > 0 && ', '}
-              <span class={s === 'unknown' ? 'muted' : `ctext-${s}`}>
+              <span class={s === 'unknown' ? 'muted' : `sevtext-${s}`}>
                 {v.countsBySeverity[s]} {s === 'unknown' ? 'unrated' : s}
               </span>
             </span>
           ))
         )}
         {' · '}
-        <span class={v.new ? 'ctext-high' : ''}>{v.new} new</span>, <span class={v.fixed ? 'comp-good' : ''}>{v.fixed} fixed</span>
+        <span class={v.new ? 'sevtext-high' : ''}>{v.new} new</span>, <span class={v.fixed ? 'comp-good' : ''}>{v.fixed} fixed</span>
       </div>
       <div class="muted comp-small">
         {fmtCount(v.images)} {v.images === 1 ? 'image' : 'images'} · {fmtCount(v.fixable)} fixable
@@ -536,7 +512,7 @@ function ReportsTab() {
   const [reports, setReports] = useState<StoredReport[]>([]);
   const [schedules, setSchedules] = useState<Schedule[]>([]);
   const [err, setErr] = useState('');
-  const [busy, setBusy] = useState(false);
+  const [busy, run] = useAction(setErr);
   const [form, setForm] = useState({ name: 'Weekly security report', kind: 'both' as ReportKind, cadence: 'weekly', hour: '7', weekday: '1', recipients: '' });
   const [genKind, setGenKind] = useState<ReportKind>('both');
   const load = useCallback(() => {
@@ -548,18 +524,12 @@ function ReportsTab() {
       .catch((e) => setErr(errText(e)));
   }, []);
   useEffect(load, [load]);
-  const act = async (fn: () => Promise<unknown>) => {
-    setBusy(true);
-    try {
+  const act = (fn: () => Promise<unknown>) =>
+    run(async () => {
       await fn();
       setErr('');
       load();
-    } catch (e) {
-      setErr(errText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const submit = (e: Event) => {
     e.preventDefault();
     act(() =>
@@ -689,7 +659,7 @@ function ReportsTab() {
                       <div>{r.title}</div>
                       <KindBadge kind={r.kind} />
                       {r.recipients?.length ? <div class="muted comp-small">mailed to {r.recipients.join(', ')}</div> : null}
-                      {r.mailError && <div class="ctext-high comp-small">mail failed: {r.mailError}</div>}
+                      {r.mailError && <div class="sevtext-high comp-small">mail failed: {r.mailError}</div>}
                     </td>
                     <td class="report-comp">
                       {comp ? (
@@ -705,7 +675,7 @@ function ReportsTab() {
                             ))}
                           </div>
                           <div class="comp-small">
-                            <span class={r.summary.new ? 'ctext-high' : ''}>{r.summary.new} new</span>,{' '}
+                            <span class={r.summary.new ? 'sevtext-high' : ''}>{r.summary.new} new</span>,{' '}
                             <span class={r.summary.fixed ? 'comp-good' : ''}>{r.summary.fixed} fixed</span> failed checks
                           </div>
                         </>

@@ -2,12 +2,14 @@
 // (severity counts, top images, top advisories, fixable), images, workloads
 // and containers, and a map of namespaces → workloads → containers coloured
 // by risk (vulnerabilities plus compliance failures when those are served).
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, csrfToken, errText, isAbort, sendJSON } from '../api';
+import { useState } from 'preact/hooks';
+import { ApiError, csrfToken, errText, sendJSON } from '../api';
+import { SevBadge, SevCard, TabBar, tabFrom } from '../components/severity';
+import { useAction } from '../components/useAction';
+import { usePolled } from '../components/usePolled';
 import { Empty, ErrorBox, Link, PageHeader } from '../components/ui';
 import { fmtCount } from '../format';
 import { navigate } from '../router';
-import { useInterval } from '../time';
 import {
   complianceWorkloads,
   fmtAge,
@@ -17,13 +19,14 @@ import {
   vulnImages,
   vulnOverview,
   vulnWorkloads,
+  SEVERITIES,
   type ComplianceWorkload,
   type ContainerRow,
   type ImageRow,
   type Overview,
   type Workload,
 } from './VulnApi';
-import { CountCells, CountHeads, DBBanner, ProgressLine, SevBadge, SevBar } from './VulnParts';
+import { CountCells, CountHeads, DBBanner, ProgressLine, SevBar } from './VulnParts';
 import './Vuln.css';
 
 const TABS = [
@@ -36,38 +39,18 @@ const TABS = [
 type Tab = (typeof TABS)[number]['key'];
 
 export function SecurityPage(props: { query: URLSearchParams }) {
-  const tab = (TABS.find((t) => t.key === props.query.get('tab'))?.key ?? 'overview') as Tab;
+  const tab = tabFrom(TABS, props.query);
   const ns = props.query.get('namespace') ?? '';
-  const [ov, setOv] = useState<Overview | null>(null);
-  const [err, setErr] = useState('');
-  const [busy, setBusy] = useState(false);
-
-  const load = useCallback(() => {
-    const ac = new AbortController();
-    vulnOverview(ac.signal)
-      .then((o) => {
-        setOv(o);
-        setErr('');
-      })
-      .catch((e) => !isAbort(e) && setErr(errText(e)));
-    return () => ac.abort();
-  }, []);
-  useEffect(load, [load]);
   // Poll fast while a scan runs so progress moves, slowly otherwise.
-  useInterval(load, ov && ov.progress.state !== 'idle' ? 1500 : 10000);
+  const { data: ov, err, setErr, load } = usePolled(vulnOverview, (o) => (o && o.progress.state !== 'idle' ? 1500 : 10000));
 
   const setTab = (t: Tab) => navigate(`/security${t === 'overview' ? '' : `?tab=${t}`}`);
-  const rescan = async () => {
-    setBusy(true);
-    try {
+  const [busy, run] = useAction(setErr);
+  const rescan = () =>
+    run(async () => {
       await sendJSON('POST', '/api/vulns/rescan');
       load();
-    } catch (e) {
-      setErr(errText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <div class="page vuln-page" id="security-page">
@@ -90,13 +73,7 @@ export function SecurityPage(props: { query: URLSearchParams }) {
           )
         }
       >
-        <div class="segmented" role="tablist" id="vuln-tabs">
-          {TABS.map((t) => (
-            <button type="button" key={t.key} id={`vuln-tab-${t.key}`} class={tab === t.key ? 'active' : ''} onClick={() => setTab(t.key)}>
-              {t.label}
-            </button>
-          ))}
-        </div>
+        <TabBar id="vuln-tabs" prefix="vuln-tab" tabs={TABS} value={tab} onChange={setTab} />
         <Link href="/security/compliance" class="btn" id="security-to-compliance">
           Compliance
         </Link>
@@ -126,20 +103,16 @@ function OverviewTab(props: { ov: Overview }) {
   return (
     <>
       <div class="cards vuln-cards" id="vuln-counts">
-        {(['critical', 'high', 'medium', 'low', 'unknown'] as const).map((s) => (
-          <div class={`card vuln-card vuln-card-${s}`} key={s} id={`vuln-count-${s}`}>
-            <div class="card-label">{s === 'unknown' ? 'Unrated' : s[0].toUpperCase() + s.slice(1)}</div>
-            <div class={`card-value sevtext-${s}`}>{fmtCount(ov.counts[s])}</div>
-            <div class="card-foot">findings in running images</div>
-          </div>
+        {SEVERITIES.map((s) => (
+          <SevCard key={s} sev={s} class={`vuln-card vuln-card-${s}`} id={`vuln-count-${s}`} value={fmtCount(ov.counts[s])} foot="findings in running images" />
         ))}
-        <div class="card vuln-card" id="vuln-count-fixable">
-          <div class="card-label">Fix available</div>
-          <div class="card-value">{fmtCount(ov.fixable)}</div>
-          <div class="card-foot">
-            of {fmtCount(ov.findings)} findings · {ov.scanned}/{ov.images} images scanned · {ov.containers} containers
-          </div>
-        </div>
+        <SevCard
+          class="vuln-card"
+          id="vuln-count-fixable"
+          label="Fix available"
+          value={fmtCount(ov.fixable)}
+          foot={`of ${fmtCount(ov.findings)} findings · ${ov.scanned}/${ov.images} images scanned · ${ov.containers} containers`}
+        />
       </div>
       <div class="vuln-two">
         <div class="panel table-panel">
@@ -150,22 +123,7 @@ function OverviewTab(props: { ov: Overview }) {
           {ov.topImages.length === 0 ? (
             <Empty title="No images yet">Images appear after the first listing of running pods.</Empty>
           ) : (
-            <table class="table" id="vuln-top-images">
-              <thead>
-                <tr>
-                  <th>Image</th>
-                  <th>Mix</th>
-                  <CountHeads />
-                  <th class="num">Fixable</th>
-                  <th class="num">Containers</th>
-                </tr>
-              </thead>
-              <tbody>
-                {ov.topImages.map((im) => (
-                  <ImageTr key={im.digest} im={im} />
-                ))}
-              </tbody>
-            </table>
+            <ImageTable id="vuln-top-images" images={ov.topImages} />
           )}
         </div>
         <div class="panel table-panel">
@@ -218,6 +176,27 @@ function advisoryURL(id: string): string {
   return id.startsWith('GO-') ? `https://pkg.go.dev/vuln/${id}` : `https://osv.dev/vulnerability/${id}`;
 }
 
+function ImageTable(props: { id: string; images: ImageRow[] }) {
+  return (
+    <table class="table" id={props.id}>
+      <thead>
+        <tr>
+          <th>Image</th>
+          <th>Mix</th>
+          <CountHeads />
+          <th class="num">Fixable</th>
+          <th class="num">Containers</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.images.map((im) => (
+          <ImageTr key={im.digest} im={im} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function ImageTr(props: { im: ImageRow }) {
   const im = props.im;
   const href = `/security/images/${encodeURIComponent(im.digest)}`;
@@ -242,55 +221,32 @@ function ImageTr(props: { im: ImageRow }) {
   );
 }
 
-function useLoad<T>(fn: (s: AbortSignal) => Promise<T>, every = 10000): [T | null, string] {
-  const [v, setV] = useState<T | null>(null);
-  const [err, setErr] = useState('');
-  const load = useCallback(() => {
-    const ac = new AbortController();
-    fn(ac.signal)
-      .then((x) => {
-        setV(x);
-        setErr('');
-      })
-      .catch((e) => !isAbort(e) && setErr(errText(e)));
-    return () => ac.abort();
-  }, [fn]);
-  useEffect(load, [load]);
-  useInterval(load, every);
-  return [v, err];
+function useLoad<T>(fn: (s: AbortSignal) => Promise<T>): [T | null, string] {
+  const { data, err } = usePolled(fn, 10000);
+  return [data, err];
+}
+
+/** The error or the loading line while a tab's data is not there; null once it is. */
+function pending(v: unknown, err: string) {
+  if (err) return <ErrorBox error={err} />;
+  if (!v) return <div class="loading-panel">Loading…</div>;
+  return null;
 }
 
 function ImagesTab() {
   const [ims, err] = useLoad(vulnImages);
-  if (err) return <ErrorBox error={err} />;
-  if (!ims) return <div class="loading-panel">Loading…</div>;
+  if (!ims || err) return pending(ims, err);
   if (!ims.length) return <Empty title="No images">No running containers have been listed yet.</Empty>;
   return (
     <div class="panel table-panel">
-      <table class="table" id="vuln-images">
-        <thead>
-          <tr>
-            <th>Image</th>
-            <th>Mix</th>
-            <CountHeads />
-            <th class="num">Fixable</th>
-            <th class="num">Containers</th>
-          </tr>
-        </thead>
-        <tbody>
-          {ims.map((im) => (
-            <ImageTr key={im.digest} im={im} />
-          ))}
-        </tbody>
-      </table>
+      <ImageTable id="vuln-images" images={ims} />
     </div>
   );
 }
 
 function WorkloadsTab() {
   const [wls, err] = useLoad(vulnWorkloads);
-  if (err) return <ErrorBox error={err} />;
-  if (!wls) return <div class="loading-panel">Loading…</div>;
+  if (!wls || err) return pending(wls, err);
   if (!wls.length) return <Empty title="No workloads">No running containers have been listed yet.</Empty>;
   const sorted = [...wls].sort((a, b) => weight(b) - weight(a) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   return (
@@ -336,8 +292,7 @@ function weight(w: { vulns: Workload['vulns'] }): number {
 
 function ContainersTab(props: { namespace: string }) {
   const [rows, err] = useLoad(vulnContainers);
-  if (err) return <ErrorBox error={err} />;
-  if (!rows) return <div class="loading-panel">Loading…</div>;
+  if (!rows || err) return pending(rows, err);
   const namespaces = [...new Set(rows.map((r) => r.namespace))].sort();
   const shown = props.namespace ? rows.filter((r) => r.namespace === props.namespace) : rows;
   return (
@@ -415,8 +370,7 @@ async function loadMap(signal: AbortSignal): Promise<MapData> {
 
 function MapTab() {
   const [data, err] = useLoad(loadMap);
-  if (err) return <ErrorBox error={err} />;
-  if (!data) return <div class="loading-panel">Loading…</div>;
+  if (!data || err) return pending(data, err);
   if (!data.containers.length) return <Empty title="Nothing to map">No running containers have been listed yet.</Empty>;
   const comp = new Map<string, ComplianceWorkload>();
   for (const c of data.compliance ?? []) comp.set(`${c.namespace}/${c.kind}/${c.name}`, c);

@@ -1,30 +1,18 @@
 // One image: packages, layers, findings with remediation, and where it runs.
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { errText, isAbort } from '../api';
+import { useMemo, useState } from 'preact/hooks';
+import { SevBadge, SevCard } from '../components/severity';
+import { usePolled } from '../components/usePolled';
 import { Empty, ErrorBox, Link, PageHeader } from '../components/ui';
 import { fmtAgo, fmtCount } from '../format';
-import { SEVERITIES, shortDigest, vulnImage, type ImageDetail, type Severity } from './VulnApi';
-import { SevBadge } from './VulnParts';
+import { SEVERITIES, shortDigest, vulnImage, type Severity } from './VulnApi';
 import './Vuln.css';
 
 export function VulnImagePage(props: { digest: string }) {
-  const [d, setD] = useState<ImageDetail | null>(null);
-  const [err, setErr] = useState('');
+  const { data: d, err, load } = usePolled((signal) => vulnImage(props.digest, signal), 0, [props.digest]);
   const [sev, setSev] = useState<Severity | ''>('');
   const [pkgFilter, setPkgFilter] = useState('');
   const [allPkgs, setAllPkgs] = useState(false);
   const [allFindings, setAllFindings] = useState(false);
-  const load = useCallback(() => {
-    const ac = new AbortController();
-    vulnImage(props.digest, ac.signal)
-      .then((x) => {
-        setD(x);
-        setErr('');
-      })
-      .catch((e) => !isAbort(e) && setErr(errText(e)));
-    return () => ac.abort();
-  }, [props.digest]);
-  useEffect(load, [load]);
 
   const rep = d?.report;
   const findings = useMemo(() => (rep?.findings ?? []).filter((f) => !sev || f.severity === sev), [rep, sev]);
@@ -80,16 +68,9 @@ export function VulnImagePage(props: { digest: string }) {
         <>
           <div class="cards vuln-cards" id="vuln-image-counts">
             {SEVERITIES.map((s) => (
-              <button type="button" key={s} class={`card vuln-card vuln-card-btn${sev === s ? ' selected' : ''}`} onClick={() => setSev(sev === s ? '' : s)} data-sev={s}>
-                <div class="card-label">{s === 'unknown' ? 'Unrated' : s[0].toUpperCase() + s.slice(1)}</div>
-                <div class={`card-value sevtext-${s}`}>{rep.counts[s]}</div>
-              </button>
+              <SevCard key={s} sev={s} class="vuln-card" dataSev={s} value={rep.counts[s]} selected={sev === s} onClick={() => setSev(sev === s ? '' : s)} />
             ))}
-            <div class="card vuln-card">
-              <div class="card-label">Fix available</div>
-              <div class="card-value">{im.fixable}</div>
-              <div class="card-foot">runs in {d.containers.length} containers</div>
-            </div>
+            <SevCard class="vuln-card" label="Fix available" value={im.fixable} foot={`runs in ${d.containers.length} containers`} />
           </div>
 
           <h2 class="section-title">Remediation, step by step</h2>

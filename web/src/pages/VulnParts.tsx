@@ -1,15 +1,6 @@
 // Small pieces shared by the vulnerability pages.
-import type { Counts, DBStatus, Progress, Severity } from './VulnApi';
+import type { Counts, DBStatus, Progress } from './VulnApi';
 import { SEVERITIES, fmtAge } from './VulnApi';
-
-export function SevBadge(props: { severity: Severity | 'clean'; score?: number }) {
-  return (
-    <span class={`sev sev-${props.severity}`}>
-      {props.severity === 'unknown' ? 'unrated' : props.severity}
-      {props.score ? ` ${props.score.toFixed(1)}` : ''}
-    </span>
-  );
-}
 
 /** Counts as coloured numbers, zeros faint. */
 export function CountCells(props: { counts: Counts }) {
