@@ -19,9 +19,37 @@ type browser struct {
 	url string
 }
 
+// browserConfig holds what differs between the UI tests' browsers.
+type browserConfig struct {
+	width, height int
+	timeout       time.Duration
+	loginShot     string
+}
+
+type browserOption func(*browserConfig)
+
+// withViewport sets the window size, which decides the screenshots' layout.
+func withViewport(width, height int) browserOption {
+	return func(c *browserConfig) { c.width, c.height = width, height }
+}
+
+// withTimeout bounds everything the browser does.
+func withTimeout(d time.Duration) browserOption {
+	return func(c *browserConfig) { c.timeout = d }
+}
+
+// withLoginShot saves a screenshot of the login page before logging in.
+func withLoginShot(name string) browserOption {
+	return func(c *browserConfig) { c.loginShot = name }
+}
+
 // openBrowser starts Chromium, logs in as admin and returns at the overview.
-func openBrowser(t *testing.T, s *vigilServer) *browser {
+func openBrowser(t *testing.T, s *vigilServer, options ...browserOption) *browser {
 	t.Helper()
+	cfg := browserConfig{width: 1440, height: 960, timeout: 5 * time.Minute}
+	for _, o := range options {
+		o(&cfg)
+	}
 	chromium := "/usr/bin/chromium"
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("Chromium is required for the UI test (apt-get install chromium): %v", err)
@@ -34,7 +62,7 @@ func openBrowser(t *testing.T, s *vigilServer) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 960),
+		chromedp.WindowSize(cfg.width, cfg.height),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelA)
@@ -44,10 +72,13 @@ func openBrowser(t *testing.T, s *vigilServer) *browser {
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	ctx, cancelT := context.WithTimeout(bctx, 5*time.Minute)
+	ctx, cancelT := context.WithTimeout(bctx, cfg.timeout)
 	t.Cleanup(cancelT)
 	b := &browser{t: t, ctx: ctx, url: s.url}
 	b.do("open login", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("login-username")))
+	if cfg.loginShot != "" {
+		b.shot(cfg.loginShot)
+	}
 	b.do("log in",
 		chromedp.SendKeys(chromedp.ID("login-username"), "admin"),
 		chromedp.SendKeys(chromedp.ID("login-password"), s.password),
@@ -103,6 +134,17 @@ func (b *browser) text(sel string) string {
 		b.t.Fatalf("text %s: %v", sel, err)
 	}
 	return strings.TrimSpace(s)
+}
+
+// visibleText is the rendered text (innerText) of the first element matching
+// a CSS selector ("" if none): hidden elements do not count.
+func (b *browser) visibleText(sel string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q)||{}).innerText||''`, sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return v
 }
 
 // waitText waits until the selector's text satisfies ok.

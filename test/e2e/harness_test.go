@@ -236,6 +236,26 @@ func (s *vigilServer) get(t *testing.T, path string) ([]byte, int) {
 	return b, resp.StatusCode
 }
 
+// waitLogRows polls a LogsQL query until its rows satisfy ok (failing the test
+// at the timeout) and returns those rows: stored logs arrive asynchronously.
+func (s *vigilServer) waitLogRows(t *testing.T, what string, timeout time.Duration, query string, ok func(rows []map[string]string) bool) []map[string]string {
+	t.Helper()
+	var rows []map[string]string
+	waitFor(t, what, timeout, func() (bool, string) {
+		rows = s.logRows(t, query)
+		return ok(rows), fmt.Sprintf("%d rows", len(rows))
+	})
+	return rows
+}
+
+// someRows is a waitLogRows condition: at least one row.
+func someRows(rows []map[string]string) bool { return len(rows) > 0 }
+
+// nRows is a waitLogRows condition: exactly n rows.
+func nRows(n int) func([]map[string]string) bool {
+	return func(rows []map[string]string) bool { return len(rows) == n }
+}
+
 // logRows runs a LogsQL query and returns all rows.
 func (s *vigilServer) logRows(t *testing.T, query string) []map[string]string {
 	t.Helper()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -101,11 +100,7 @@ func TestAuditLog(t *testing.T) {
 
 	t.Run("audit query names who created the pod", func(t *testing.T) {
 		q := fmt.Sprintf(`source:="kube-audit" audit.resource:=pods audit.namespace:=%s audit.name:=%s audit.verb:=create -audit.subresource:*`, auditNS, pod.Name)
-		var rows []map[string]string
-		waitFor(t, "audit row of the pod's creation", 30*time.Second, func() (bool, string) {
-			rows = s.logRows(t, q)
-			return len(rows) > 0, fmt.Sprintf("%d rows", len(rows))
-		})
+		rows := s.waitLogRows(t, "audit row of the pod's creation", 30*time.Second, q, someRows)
 		for _, r := range rows {
 			if r["audit.user"] != "system:serviceaccount:payments:deployer" {
 				t.Errorf("creator = %q, want the deployer service account (row %v)", r["audit.user"], r)
@@ -125,11 +120,7 @@ func TestAuditLog(t *testing.T) {
 
 	t.Run("audit query names who exec'd into the pod", func(t *testing.T) {
 		q := fmt.Sprintf(`source:="kube-audit" audit.resource:=pods audit.subresource:=exec audit.namespace:=%s audit.name:=%s`, auditNS, pod.Name)
-		var rows []map[string]string
-		waitFor(t, "audit row of the exec", 30*time.Second, func() (bool, string) {
-			rows = s.logRows(t, q)
-			return len(rows) > 0, fmt.Sprintf("%d rows", len(rows))
-		})
+		rows := s.waitLogRows(t, "audit row of the exec", 30*time.Second, q, someRows)
 		for _, r := range rows {
 			if r["audit.user"] != "system:serviceaccount:payments:debugger" {
 				t.Errorf("exec by %q, want the debugger service account (row %v)", r["audit.user"], r)
@@ -283,10 +274,10 @@ func TestLoggingPipeline(t *testing.T) {
 
 	s := startServer(t, "--kubeconfig", c.Kubeconfig, "--logs-retention-check", "2s")
 	rules := `{"exclude":["ignored"],"namespaceRateLimits":{"noisy":100},"rateBurst":100,"redact":[{"namespace":"store","pattern":"internal-ref-[0-9]+"}]}`
-	if b, code := apiDo(t, s, "PUT", "/api/logs/rules", rules); code != 200 {
+	if b, code := s.sendRaw(t, "PUT", "/api/logs/rules", strings.NewReader(rules)); code != 200 {
 		t.Fatalf("PUT rules: %d %s", code, b)
 	}
-	if b, code := apiDo(t, s, "PUT", "/api/logs/rules", `{"redact":[{"pattern":"("}]}`); code != 400 {
+	if b, code := s.sendRaw(t, "PUT", "/api/logs/rules", strings.NewReader(`{"redact":[{"pattern":"("}]}`)); code != 400 {
 		t.Errorf("invalid rules: %d %s, want 400", code, b)
 	}
 
@@ -333,11 +324,7 @@ func TestLoggingPipeline(t *testing.T) {
 
 	store := `namespace:="store"`
 	const entries = 10 // plain, 2 JSON, logger line, Java, Python, Go, joined partial, warn, secret
-	var rows []map[string]string
-	waitFor(t, "the checkout pod's entries", 60*time.Second, func() (bool, string) {
-		rows = s.logRows(t, store+` -"vigil:"`)
-		return len(rows) == entries, fmt.Sprintf("%d rows", len(rows))
-	})
+	rows := s.waitLogRows(t, "the checkout pod's entries", 60*time.Second, store+` -"vigil:"`, nRows(entries))
 	byMsg := func(sub string) map[string]string {
 		t.Helper()
 		var found []map[string]string
@@ -427,11 +414,7 @@ func TestLoggingPipeline(t *testing.T) {
 	})
 
 	t.Run("a noisy container is rate limited and the drop is reported", func(t *testing.T) {
-		var report []map[string]string
-		waitFor(t, "the rate-limit report row", 40*time.Second, func() (bool, string) {
-			report = s.logRows(t, `namespace:="noisy" vigil.dropped_lines:*`)
-			return len(report) > 0, fmt.Sprintf("%d report rows", len(report))
-		})
+		report := s.waitLogRows(t, "the rate-limit report row", 40*time.Second, `namespace:="noisy" vigil.dropped_lines:*`, someRows)
 		kept := len(s.logRows(t, `namespace:="noisy" "spam line"`))
 		dropped := 0
 		for _, r := range report {
@@ -509,10 +492,10 @@ func TestLoggingPipeline(t *testing.T) {
 	})
 
 	t.Run("explorer, live tail and log detail in Chromium", func(t *testing.T) {
-		if b, code := apiDo(t, s, "POST", "/api/logs/views", `{"name":"checkout errors","query":"namespace:=\"store\" level:=error","range":"1h"}`); code != 200 {
+		if b, code := s.sendRaw(t, "POST", "/api/logs/views", strings.NewReader(`{"name":"checkout errors","query":"namespace:=\"store\" level:=error","range":"1h"}`)); code != 200 {
 			t.Fatalf("save view: %d %s", code, b)
 		}
-		if b, code := apiDo(t, s, "POST", "/api/logs/views", `{"name":"broken","query":"level:=(("}`); code != 400 {
+		if b, code := s.sendRaw(t, "POST", "/api/logs/views", strings.NewReader(`{"name":"broken","query":"level:=(("}`)); code != 400 {
 			t.Errorf("view with a bad query: %d %s, want 400", code, b)
 		}
 		b := openBrowser(t, s)
@@ -581,22 +564,18 @@ func TestLoggingPipeline(t *testing.T) {
 		// Per-namespace retention, set on the volume page: the archive
 		// namespace keeps one day, so its 30-hour-old lines go and the
 		// recent one stays; other namespaces keep everything.
-		waitFor(t, "the archive namespace's lines", 30*time.Second, func() (bool, string) {
-			n := len(s.logRows(t, `namespace:="archive" archived`))
-			return n == 3, fmt.Sprintf("%d rows", n)
-		})
+		s.waitLogRows(t, "the archive namespace's lines", 30*time.Second, `namespace:="archive" archived`, nRows(3))
 		b.do("enter a retention rule", chromedp.SendKeys(chromedp.ID("retention-namespace"), "archive"), chromedp.SendKeys(chromedp.ID("retention-keep"), "1d"))
 		b.do("add it", chromedp.Click(chromedp.CSS("#volume-retention button[type=submit]")))
 		b.waitText("#volume-retention tbody", 20*time.Second, func(s string) bool { return strings.Contains(s, "archive") && strings.Contains(s, "1d") })
-		waitFor(t, "old archive lines deleted", 60*time.Second, func() (bool, string) {
-			rows := s.logRows(t, `namespace:="archive" archived`)
-			return len(rows) == 1 && rows[0]["_msg"] == "archived recent line", fmt.Sprintf("%d rows", len(rows))
+		s.waitLogRows(t, "old archive lines deleted", 60*time.Second, `namespace:="archive" archived`, func(rows []map[string]string) bool {
+			return len(rows) == 1 && rows[0]["_msg"] == "archived recent line"
 		})
 		if got := s.logRows(t, store+` "payment declined"`); len(got) != 1 {
 			t.Errorf("retention of another namespace deleted store's lines: %d rows", len(got))
 		}
 		b.shot("logs-retention.png")
-		if bb, code := apiDo(t, s, "PUT", "/api/logs/rules", `{"retention":{"archive":"10m"}}`); code != 400 {
+		if bb, code := s.sendRaw(t, "PUT", "/api/logs/rules", strings.NewReader(`{"retention":{"archive":"10m"}}`)); code != 400 {
 			t.Errorf("retention under an hour: %d %s, want 400", code, bb)
 		}
 
@@ -664,19 +643,4 @@ func TestLoggingPipeline(t *testing.T) {
 		checkout.append(t, criLine(time.Now(), "stdout", "F", "INFO burst after resume"))
 		b.waitText("#tail-rows .log-row:last-child", 5*time.Second, func(s string) bool { return strings.Contains(s, "burst after resume") })
 	})
-}
-
-// apiDo sends an authenticated request with a JSON body.
-func apiDo(t *testing.T, s *vigilServer, method, path, body string) ([]byte, int) {
-	t.Helper()
-	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+s.apiToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return b, resp.StatusCode
 }

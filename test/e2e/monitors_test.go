@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"image/png"
@@ -76,7 +75,13 @@ func (s *vigilServer) send(t *testing.T, method, path string, body any) ([]byte,
 		b, _ := json.Marshal(body)
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, s.url+path, r)
+	return s.sendRaw(t, method, path, r)
+}
+
+// sendRaw sends an authenticated request with a JSON body as given.
+func (s *vigilServer) sendRaw(t *testing.T, method, path string, body io.Reader) ([]byte, int) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.url+path, body)
 	req.Header.Set("Authorization", "Bearer "+s.apiToken)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -214,30 +219,17 @@ func TestMonitorsCPUThresholdMail(t *testing.T) {
 	// The container's CPU counter, pushed every second like a scraper would.
 	var mu sync.Mutex
 	rate := 0.05 // cores
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		total := 100.0
-		last := time.Now()
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case now := <-tick.C:
-				mu.Lock()
-				total += rate * now.Sub(last).Seconds()
-				mu.Unlock()
-				last = now
-				_ = s.tryRemoteWrite([]prompb.TimeSeries{series("container_cpu_usage_seconds_total",
-					map[string]string{"namespace": ns, "pod": "burner", "container": "app", "node": "kwok-mon-0"},
-					prompb.Sample{Timestamp: now.UnixMilli(), Value: total})})
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+	total := 100.0
+	last := time.Now()
+	everySecond(t, func(now time.Time) {
+		mu.Lock()
+		total += rate * now.Sub(last).Seconds()
+		mu.Unlock()
+		last = now
+		_ = s.tryRemoteWrite([]prompb.TimeSeries{series("container_cpu_usage_seconds_total",
+			map[string]string{"namespace": ns, "pod": "burner", "container": "app", "node": "kwok-mon-0"},
+			prompb.Sample{Timestamp: now.UnixMilli(), Value: total})})
+	})
 	setRate := func(r float64) { mu.Lock(); rate = r; mu.Unlock() }
 
 	s.createMonitor(t, map[string]any{
@@ -328,33 +320,21 @@ func TestMonitorsForecastAndAnomaly(t *testing.T) {
 	// Live values every second from now on.
 	var mu sync.Mutex
 	spike := false
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case ts := <-tick.C:
-				mu.Lock()
-				sp := spike
-				mu.Unlock()
-				v := seasonal(ts, rSpike)
-				if sp {
-					v += 400
-				}
-				ms := ts.UnixMilli()
-				_ = s.tryRemoteWrite([]prompb.TimeSeries{
-					series("vigil_test_disk_used_percent", map[string]string{"node": "db-1", "mountpoint": "/data"}, prompb.Sample{Timestamp: ms, Value: diskAt(ts)}),
-					series("vigil_test_requests_rate", map[string]string{"service": "checkout"}, prompb.Sample{Timestamp: ms, Value: seasonal(ts, rClean)}),
-					series("vigil_test_requests_rate", map[string]string{"service": "checkout-spike"}, prompb.Sample{Timestamp: ms, Value: v}),
-				})
-			}
+	everySecond(t, func(ts time.Time) {
+		mu.Lock()
+		sp := spike
+		mu.Unlock()
+		v := seasonal(ts, rSpike)
+		if sp {
+			v += 400
 		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+		ms := ts.UnixMilli()
+		_ = s.tryRemoteWrite([]prompb.TimeSeries{
+			series("vigil_test_disk_used_percent", map[string]string{"node": "db-1", "mountpoint": "/data"}, prompb.Sample{Timestamp: ms, Value: diskAt(ts)}),
+			series("vigil_test_requests_rate", map[string]string{"service": "checkout"}, prompb.Sample{Timestamp: ms, Value: seasonal(ts, rClean)}),
+			series("vigil_test_requests_rate", map[string]string{"service": "checkout-spike"}, prompb.Sample{Timestamp: ms, Value: v}),
+		})
+	})
 
 	s.createMonitor(t, map[string]any{
 		"id": "disk-full", "name": "Disk full soon", "kind": "forecast", "query": "vigil_test_disk_used_percent",
@@ -462,80 +442,56 @@ func TestMonitorsForecastAndAnomaly(t *testing.T) {
 	})
 }
 
+// everySecond calls fn from a goroutine once a second, like a scraper pushing
+// live samples, until the test ends.
+func everySecond(t *testing.T, fn func(now time.Time)) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				fn(now)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
 // checkMonitorsUI walks the monitors pages in Chromium: list, detail with the
 // band and the incident, the form's live forecast preview (then creates the
 // monitor through it), and the incidents page; screenshots go to test/artifacts.
 func checkMonitorsUI(t *testing.T, s *vigilServer) {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath("/usr/bin/chromium"),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	ctx, cancelT := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancelT()
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		os.WriteFile(filepath.Join(artifactDir(t), "TestMonitors-ui-"+name), buf, 0o644)
-	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q)||{}).innerText||''`, sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return v
-	}
+	b := openBrowser(t, s, withViewport(1400, 1000), withTimeout(3*time.Minute))
 	waitText := func(sel, want string) {
 		t.Helper()
 		waitFor(t, sel+" shows "+want, 30*time.Second, func() (bool, string) {
-			got := text(sel)
+			got := b.visibleText(sel) // rendered text, as a user sees it
 			return strings.Contains(got, want), got
 		})
 	}
-	do("log in", chromedp.Navigate(s.url+"/login"), chromedp.WaitVisible(chromedp.ID("login-username")),
-		chromedp.SendKeys(chromedp.ID("login-username"), "admin"),
-		chromedp.SendKeys(chromedp.ID("login-password"), s.password),
-		chromedp.Click(chromedp.ID("login-submit")), chromedp.WaitVisible(chromedp.ID("current-user")))
-
-	do("monitor list", chromedp.Click(chromedp.ID("nav-monitors")), chromedp.WaitVisible(chromedp.ID("mon-list")))
+	b.do("monitor list", chromedp.Click(chromedp.ID("nav-monitors")), chromedp.WaitVisible(chromedp.ID("mon-list")))
 	waitText("#mon-list", "Checkout traffic anomaly")
 	waitText(`#mon-list tr[data-monitor="checkout-anomaly"]`, "critical")
 	waitText("#mon-summary", "2 alerting") // the anomaly and the disk forecast
-	shot("list.png")
+	b.shot("list.png")
 
-	do("monitor detail", chromedp.Click(chromedp.CSS(`tr[data-monitor="checkout-anomaly"] a`)), chromedp.WaitVisible(chromedp.ID("mon-incidents")))
+	b.do("monitor detail", chromedp.Click(chromedp.CSS(`tr[data-monitor="checkout-anomaly"] a`)), chromedp.WaitVisible(chromedp.ID("mon-incidents")))
 	waitText("#mon-incidents", "service=checkout-spike")
 	waitText("#mon-notifications", "sent")
 	waitText("#mon-series", "normal band")
-	do("band chart", chromedp.WaitVisible(chromedp.CSS("#mon-detail-chart .u-over")))
-	if got := text("#mon-detail-chart .u-legend"); !strings.Contains(got, "upper") {
+	b.do("band chart", chromedp.WaitVisible(chromedp.CSS("#mon-detail-chart .u-over")))
+	if got := b.visibleText("#mon-detail-chart .u-legend"); !strings.Contains(got, "upper") {
 		t.Fatalf("detail chart legend has no band: %q", got)
 	}
-	shot("detail-anomaly.png")
+	b.shot("detail-anomaly.png")
 
-	do("new monitor form", chromedp.Navigate(s.url+"/monitors/new"), chromedp.WaitVisible(chromedp.ID("mon-form")),
+	b.do("new monitor form", chromedp.Navigate(s.url+"/monitors/new"), chromedp.WaitVisible(chromedp.ID("mon-form")),
 		chromedp.SendKeys(chromedp.ID("mon-name"), "Disk from the form"),
 		chromedp.SetValue(chromedp.ID("mon-kind"), "forecast"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('mon-kind').dispatchEvent(new Event('change', {bubbles: true}))`),
@@ -544,18 +500,18 @@ func checkMonitorsUI(t *testing.T, s *vigilServer) {
 		chromedp.SendKeys(chromedp.ID("mon-horizon"), "14d"),
 		chromedp.SendKeys(chromedp.ID("mon-email"), "disk@example.com"))
 	waitText("#mon-preview", "predicted to cross")
-	do("preview chart", chromedp.WaitVisible(chromedp.CSS("#mon-preview .u-over")))
-	shot("form-forecast-preview.png")
-	do("save", chromedp.Click(chromedp.ID("mon-save")), chromedp.WaitVisible(chromedp.ID("mon-facts")))
+	b.do("preview chart", chromedp.WaitVisible(chromedp.CSS("#mon-preview .u-over")))
+	b.shot("form-forecast-preview.png")
+	b.do("save", chromedp.Click(chromedp.ID("mon-save")), chromedp.WaitVisible(chromedp.ID("mon-facts")))
 	waitText("#mon-facts", "disk@example.com")
 	st := s.monitor(t, "disk-from-the-form")
 	if st.ID != "disk-from-the-form" {
 		t.Fatalf("monitor created through the form: %+v", st)
 	}
-	shot("detail-forecast.png")
+	b.shot("detail-forecast.png")
 
-	do("incidents page", chromedp.Navigate(s.url+"/monitors/incidents"), chromedp.WaitVisible(chromedp.ID("incidents-list")))
+	b.do("incidents page", chromedp.Navigate(s.url+"/monitors/incidents"), chromedp.WaitVisible(chromedp.ID("incidents-list")))
 	waitText("#incidents-list", "Checkout traffic anomaly")
 	waitText("#incidents-list", "Disk full soon")
-	shot("incidents.png")
+	b.shot("incidents.png")
 }

@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"vigil/internal/patterns/loggen"
 	"vigil/test/cluster"
@@ -199,45 +197,8 @@ func trendOf(cur, prev int64) string {
 // deployLoggen runs a 3-replica Deployment on the kwok node and returns its pods by UID.
 func deployLoggen(t *testing.T, ctx context.Context, c *cluster.Cluster) map[string]string {
 	t.Helper()
-	cs := c.Clientset()
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: patternsNS}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	replicas := int32(3)
-	labels := map[string]string{"app": "loggen"}
-	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "loggen", Namespace: patternsNS},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					NodeSelector: map[string]string{"kubernetes.io/hostname": patternsNode},
-					Tolerations:  []corev1.Toleration{cluster.KwokToleration},
-					Containers:   []corev1.Container{{Name: "app", Image: "busybox:1.36"}},
-				},
-			},
-		},
-	}
-	if _, err := cs.AppsV1().Deployments(patternsNS).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	pods := map[string]string{}
-	waitFor(t, "3 running pods", 90*time.Second, func() (bool, string) {
-		list, err := cs.CoreV1().Pods(patternsNS).List(ctx, metav1.ListOptions{LabelSelector: "app=loggen"})
-		if err != nil {
-			return false, err.Error()
-		}
-		clear(pods)
-		for _, p := range list.Items {
-			if p.Status.Phase == corev1.PodRunning && p.UID != "" {
-				pods[string(p.UID)] = p.Name
-			}
-		}
-		return len(pods) == 3, fmt.Sprintf("%d running", len(pods))
-	})
-	return pods
+	return deployOnKwok(t, ctx, c, patternsNS, patternsNode, map[string]string{"app": "loggen"},
+		corev1.Container{Name: "app", Image: "busybox:1.36"})
 }
 
 // writeGeneratedLogs gives each pod one generator: 2,000 lines over the last
@@ -280,35 +241,14 @@ func writeGeneratedLogs(t *testing.T, root string, pods map[string]string, sets 
 
 func checkPatternsUI(t *testing.T, s *vigilServer, res apiPatterns) {
 	t.Helper()
-	chromium := "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("Chromium is required for the UI test (apt-get install chromium): %v", err)
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1500, 1000))
-	defer cancelA()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	ctx, cancelT := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancelT()
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	b := openBrowser(t, s, withViewport(1500, 1000), withTimeout(3*time.Minute))
 	shot := func(name string, full bool) {
 		t.Helper()
 		act := chromedp.CaptureScreenshot()
 		if full {
 			act = chromedp.FullScreenshot(100)
 		}
-		buf, err := chromedp.Run(ctx, act)
+		buf, err := chromedp.Run(b.ctx, act)
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
@@ -320,22 +260,15 @@ func checkPatternsUI(t *testing.T, s *vigilServer, res apiPatterns) {
 	}
 	eval := func(js string) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
 		if err != nil {
 			t.Fatalf("evaluate %s: %v", js, err)
 		}
 		return v
 	}
 
-	do("log in",
-		chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("login-username")),
-		chromedp.SendKeys(chromedp.ID("login-username"), "admin"),
-		chromedp.SendKeys(chromedp.ID("login-password"), s.password),
-		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("current-user")),
-	)
 	q := fmt.Sprintf(`{namespace=%q}`, patternsNS)
-	do("pattern page",
+	b.do("pattern page",
 		chromedp.Navigate(s.url+"/logs/patterns?"+url.Values{"query": {q}}.Encode()),
 		chromedp.WaitVisible(chromedp.CSS(".pattern-row")),
 		chromedp.Sleep(500*time.Millisecond),
@@ -362,7 +295,7 @@ func checkPatternsUI(t *testing.T, s *vigilServer, res apiPatterns) {
 		t.Errorf("page says mode %q", mode)
 	}
 	first := res.Patterns[0]
-	do("open a pattern in the explorer",
+	b.do("open a pattern in the explorer",
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`.pattern-row[data-id=%q]`, first.ID))),
 		chromedp.WaitVisible(chromedp.ID("logs-query")),
 		chromedp.WaitVisible(chromedp.CSS(".log-row")),
@@ -375,7 +308,7 @@ func checkPatternsUI(t *testing.T, s *vigilServer, res apiPatterns) {
 	if path := eval(`location.pathname`); path != "/logs" {
 		t.Errorf("clicking a pattern went to %s", path)
 	}
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.log-row').length`))
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('.log-row').length`))
 	if err != nil || n == 0 {
 		t.Errorf("explorer shows %d rows (%v)", n, err)
 	}

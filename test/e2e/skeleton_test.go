@@ -97,11 +97,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	t.Run("logs are searchable by namespace, pod and container with metadata", func(t *testing.T) {
 		for uid, pod := range pods {
 			q := fmt.Sprintf(`namespace:=%q pod:=%q container:="nginx"`, ns, pod)
-			var rows []map[string]string
-			waitFor(t, "logs of "+pod, 60*time.Second, func() (bool, string) {
-				rows = s.logRows(t, q)
-				return len(rows) == len(want[pod]), fmt.Sprintf("%d of %d rows", len(rows), len(want[pod]))
-			})
+			rows := s.waitLogRows(t, fmt.Sprintf("%d rows of %s", len(want[pod]), pod), 60*time.Second, q, nRows(len(want[pod])))
 			seen := map[string]bool{}
 			for _, r := range rows {
 				seen[r["_msg"]] = true
@@ -134,33 +130,41 @@ func TestWalkingSkeleton(t *testing.T) {
 // deployWeb creates the Deployment and returns its pods by UID once all 3 run.
 func deployWeb(t *testing.T, ctx context.Context, c *cluster.Cluster) map[string]string {
 	t.Helper()
+	return deployOnKwok(t, ctx, c, ns, fakeNode, map[string]string{"app": "web", "tier": "frontend"},
+		corev1.Container{Name: "nginx", Image: "nginx:1.27"})
+}
+
+// deployOnKwok creates a namespace and a 3-replica Deployment named after
+// labels["app"] on a kwok node, and returns its pods by UID once all 3 run.
+func deployOnKwok(t *testing.T, ctx context.Context, c *cluster.Cluster, namespace, node string, labels map[string]string, container corev1.Container) map[string]string {
+	t.Helper()
 	cs := c.Clientset()
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	replicas := int32(3)
-	labels := map[string]string{"app": "web", "tier": "frontend"}
+	app := labels["app"]
 	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: namespace},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
-					NodeSelector: map[string]string{"kubernetes.io/hostname": fakeNode},
+					NodeSelector: map[string]string{"kubernetes.io/hostname": node},
 					Tolerations:  []corev1.Toleration{cluster.KwokToleration},
-					Containers:   []corev1.Container{{Name: "nginx", Image: "nginx:1.27"}},
+					Containers:   []corev1.Container{container},
 				},
 			},
 		},
 	}
-	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.AppsV1().Deployments(namespace).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	pods := map[string]string{}
 	waitFor(t, "3 running pods", 90*time.Second, func() (bool, string) {
-		list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		list, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
 		if err != nil {
 			return false, err.Error()
 		}
