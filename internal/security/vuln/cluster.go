@@ -59,14 +59,8 @@ func (f ClusterFinding) Key() string {
 // SortClusterFindings orders findings by severity, score, image, package, id.
 func SortClusterFindings(fs []ClusterFinding) {
 	slices.SortStableFunc(fs, func(a, b ClusterFinding) int {
-		if c := osv.SeverityRank(b.Severity) - osv.SeverityRank(a.Severity); c != 0 {
+		if c := worseFirst(a.Severity, a.Score, b.Severity, b.Score); c != 0 {
 			return c
-		}
-		if a.Score != b.Score {
-			if b.Score > a.Score {
-				return 1
-			}
-			return -1
 		}
 		for _, c := range []int{strings.Compare(a.Image, b.Image), strings.Compare(a.Package, b.Package), strings.Compare(a.ID, b.ID), strings.Compare(a.Digest, b.Digest)} {
 			if c != 0 {

@@ -4,6 +4,7 @@
 package vuln
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -207,14 +208,8 @@ func Match(inv *inventory.Inventory, db *vulndb.DB) ([]Finding, []string) {
 		}
 	}
 	slices.SortFunc(out, func(a, b Finding) int {
-		if c := osv.SeverityRank(b.Severity) - osv.SeverityRank(a.Severity); c != 0 {
+		if c := worseFirst(a.Severity, a.Score, b.Severity, b.Score); c != 0 {
 			return c
-		}
-		if a.Score != b.Score {
-			if b.Score > a.Score {
-				return 1
-			}
-			return -1
 		}
 		// Unrated: reviewed and precise advisories first, then those with a fix.
 		if c := b.unrated - a.unrated; c != 0 {
@@ -455,4 +450,12 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// worseFirst orders by severity, then score, the worst first.
+func worseFirst(sevA string, scoreA float64, sevB string, scoreB float64) int {
+	if c := osv.SeverityRank(sevB) - osv.SeverityRank(sevA); c != 0 {
+		return c
+	}
+	return cmp.Compare(scoreB, scoreA)
 }
