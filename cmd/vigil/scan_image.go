@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -64,18 +65,21 @@ func (o *scanOpts) validate() error {
 	return nil
 }
 
-func (o *scanOpts) finish(cmd *cobra.Command, rep *vuln.Report) error {
+// writeReport hands write a buffered writer on the file at path, or on the
+// command's output when path is empty, and flushes and closes it.
+func writeReport(cmd *cobra.Command, path string, write func(io.Writer) error) error {
 	var w io.Writer = cmd.OutOrStdout()
 	var f *os.File
-	if o.output != "" {
+	if path != "" {
 		var err error
-		if f, err = os.Create(o.output); err != nil {
+		if f, err = os.Create(path); err != nil {
 			return fmt.Errorf("create report: %w", err)
 		}
+		defer f.Close() // a second Close after the checked one below is harmless
 		w = f
 	}
 	bw := bufio.NewWriter(w)
-	if err := vuln.WriteReport(bw, rep, o.format); err != nil {
+	if err := write(bw); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -85,6 +89,13 @@ func (o *scanOpts) finish(cmd *cobra.Command, rep *vuln.Report) error {
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
+	}
+	return nil
+}
+
+func (o *scanOpts) finish(cmd *cobra.Command, rep *vuln.Report) error {
+	if err := writeReport(cmd, o.output, func(w io.Writer) error { return vuln.WriteReport(w, rep, o.format) }); err != nil {
+		return err
 	}
 	// Machine formats go to stdout; warnings go to stderr so they are seen.
 	if o.format != "table" || o.output != "" {
@@ -106,6 +117,27 @@ func (o *scanOpts) finish(cmd *cobra.Command, rep *vuln.Report) error {
 	return nil
 }
 
+// run checks the options, loads the database, scans and reports.
+func (o *scanOpts) run(cmd *cobra.Command, g *globals, scan func(context.Context, *vulndb.DB) (*vuln.Report, error)) error {
+	if _, err := prepare(cmd, g); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	db, err := loadVulnDB(o.dbDir)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	rep, err := scan(ctx, db)
+	if err != nil {
+		return err
+	}
+	return o.finish(cmd, rep)
+}
+
 func loadVulnDB(dir string) (*vulndb.DB, error) {
 	db, err := vulndb.Load(dir)
 	if err != nil {
@@ -124,23 +156,9 @@ func scanImageCmd(g *globals) *cobra.Command {
 			"Registry credentials come from the Docker config and credential helpers.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := prepare(cmd, g); err != nil {
-				return err
-			}
-			if err := o.validate(); err != nil {
-				return err
-			}
-			db, err := loadVulnDB(o.dbDir)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext()
-			defer stop()
-			rep, err := vuln.ScanRef(ctx, args[0], inventory.OpenOptions{Context: ctx}, db)
-			if err != nil {
-				return err
-			}
-			return o.finish(cmd, rep)
+			return o.run(cmd, g, func(ctx context.Context, db *vulndb.DB) (*vuln.Report, error) {
+				return vuln.ScanRef(ctx, args[0], inventory.OpenOptions{Context: ctx}, db)
+			})
 		},
 	}
 	o.flags(cmd)
@@ -154,23 +172,9 @@ func scanFSCmd(g *globals) *cobra.Command {
 		Short: "Scan a directory (a root filesystem or a project) for vulnerable packages",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := prepare(cmd, g); err != nil {
-				return err
-			}
-			if err := o.validate(); err != nil {
-				return err
-			}
-			db, err := loadVulnDB(o.dbDir)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext()
-			defer stop()
-			rep, err := vuln.ScanDir(ctx, args[0], db)
-			if err != nil {
-				return err
-			}
-			return o.finish(cmd, rep)
+			return o.run(cmd, g, func(ctx context.Context, db *vulndb.DB) (*vuln.Report, error) {
+				return vuln.ScanDir(ctx, args[0], db)
+			})
 		},
 	}
 	o.flags(cmd)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -150,42 +149,14 @@ type policyReport struct {
 
 // finish writes the report and exits with --exit-code when failed checks reach --severity.
 func (o *policyScanOpts) finish(cmd *cobra.Command, e *compliance.Engine, target string, res *compliance.Result, notes []iac.Note) error {
-	var w io.Writer = cmd.OutOrStdout()
-	var f *os.File
-	if o.output != "" {
-		var err error
-		if f, err = os.Create(o.output); err != nil {
-			return fmt.Errorf("create report: %w", err)
-		}
-		w = f
-	}
-	bw := bufio.NewWriter(w)
-	var err error
-	switch o.format {
-	case "json":
-		err = compliance.WriteJSON(bw, policyReport{Tool: "vigil", Version: version.Version, Target: target, Time: res.Time,
-			Scores: e.Scores(res), Findings: nonNil(res.Findings), Notes: notes})
-	case "sarif":
-		err = compliance.WriteSARIF(bw, e, res.Findings, version.Version)
-	default:
-		err = compliance.WriteTable(bw, res.Findings)
-		if err == nil {
-			fmt.Fprintln(bw)
-			for _, s := range e.Scores(res) {
-				fmt.Fprintf(bw, "%-40s %5.1f%%  (%d passed, %d failed checks)\n", s.Name, s.Score, s.Passed, s.Failed)
-			}
-		}
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if f != nil {
-		if err := f.Close(); err != nil {
+	err := writeReport(cmd, o.output, func(w io.Writer) error {
+		if err := o.writeFormat(w, e, target, res, notes); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, n := range notes {
 		level := "note"
@@ -206,6 +177,25 @@ func (o *policyScanOpts) finish(cmd *cobra.Command, e *compliance.Engine, target
 	if n > 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "vigil: %d failed checks at or above %s\n", n, o.severity)
 		os.Exit(o.exitCode)
+	}
+	return nil
+}
+
+// writeFormat writes the result in the chosen format.
+func (o *policyScanOpts) writeFormat(w io.Writer, e *compliance.Engine, target string, res *compliance.Result, notes []iac.Note) error {
+	switch o.format {
+	case "json":
+		return compliance.WriteJSON(w, policyReport{Tool: "vigil", Version: version.Version, Target: target, Time: res.Time,
+			Scores: e.Scores(res), Findings: nonNil(res.Findings), Notes: notes})
+	case "sarif":
+		return compliance.WriteSARIF(w, e, res.Findings, version.Version)
+	}
+	if err := compliance.WriteTable(w, res.Findings); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	for _, s := range e.Scores(res) {
+		fmt.Fprintf(w, "%-40s %5.1f%%  (%d passed, %d failed checks)\n", s.Name, s.Score, s.Passed, s.Failed)
 	}
 	return nil
 }

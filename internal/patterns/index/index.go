@@ -21,7 +21,7 @@ import (
 // Bucket is the time resolution of the stored counts.
 const Bucket = time.Minute
 
-const schema = `
+const templatesSchema = `
 CREATE TABLE IF NOT EXISTS patterns_templates (
 	id          INTEGER PRIMARY KEY,
 	template    TEXT NOT NULL,
@@ -29,20 +29,11 @@ CREATE TABLE IF NOT EXISTS patterns_templates (
 	merged_into INTEGER NOT NULL DEFAULT 0,
 	created_at  INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS patterns_counts (
-	bucket    INTEGER NOT NULL,
-	namespace TEXT NOT NULL,
-	pod       TEXT NOT NULL,
-	container TEXT NOT NULL,
-	node      TEXT NOT NULL,
-	file      TEXT NOT NULL,
-	id        INTEGER NOT NULL,
-	count     INTEGER NOT NULL,
-	first     INTEGER NOT NULL,
-	last      INTEGER NOT NULL,
-	PRIMARY KEY (bucket, namespace, pod, container, node, file, id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS patterns_counts_hourly (
+`
+
+// countsSchema is shared by the per-minute counts and their hourly rollup.
+const countsSchema = `
+CREATE TABLE IF NOT EXISTS %[1]s (
 	bucket    INTEGER NOT NULL,
 	namespace TEXT NOT NULL,
 	pod       TEXT NOT NULL,
@@ -56,6 +47,8 @@ CREATE TABLE IF NOT EXISTS patterns_counts_hourly (
 	PRIMARY KEY (bucket, namespace, pod, container, node, file, id)
 ) WITHOUT ROWID;
 `
+
+var schema = templatesSchema + fmt.Sprintf(countsSchema, "patterns_counts") + fmt.Sprintf(countsSchema, "patterns_counts_hourly")
 
 // Hour is the resolution of the rollup that answers the whole hours of a window.
 const Hour = time.Hour
